@@ -1,0 +1,143 @@
+"""Architecture and runtime specifications: the validated, immutable form of ``architectures/*.yaml``.
+
+YAML keys are the natural words (``bandwidth: 2.039 TB/s``); Python attributes carry their SI unit
+(``bandwidth_bytes_per_s``). Everything is frozen: a spec is data, and building hardware from it
+is the job of :mod:`simulator.hardware`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from simulator.config.quantities import (
+    Bandwidth,
+    EnergyPerByte,
+    EnergyPerFlop,
+    FlopRate,
+    Frequency,
+    Power,
+    Size,
+    Time,
+)
+
+
+class Spec(BaseModel):
+    """Base for every YAML-facing model: unknown keys are errors, instances are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class UtilisationSpec(Spec):
+    """How much of a matrix unit's peak an operator's shape can use.
+
+    - ``ideal``: every FLOP runs at peak (a teaching baseline).
+    - ``tiles``: a GPU-style grid of output tiles spread over ``parallel_tiles`` workers (SMs); the
+      loss is tile quantisation (ragged edges) times wave quantisation (last partial wave).
+    - ``systolic``: a ``rows``×``cols`` weight-stationary array; the loss is ragged K/N tiles plus
+      fill and drain of ``rows + cols`` cycles per pass of M rows.
+    """
+
+    model: Literal["ideal", "tiles", "systolic"] = Field("ideal", description="utilisation model")
+    tile_m: int = Field(128, ge=1, description="output tile rows (tiles model)")
+    tile_n: int = Field(128, ge=1, description="output tile columns (tiles model)")
+    parallel_tiles: int = Field(1, ge=1, description="tiles in flight at once, e.g. SMs (tiles model)")
+    rows: int = Field(1, ge=1, description="array rows, K dimension (systolic model)")
+    cols: int = Field(1, ge=1, description="array columns, N dimension (systolic model)")
+
+
+class ComputeUnitSpec(Spec):
+    """A compute unit: its peak per dtype, energy per FLOP per dtype, and how well shapes fit it."""
+
+    kind: Literal["matrix", "vector", "scalar", "fabric"] = Field(description="what the unit is built as")
+    instances: int = Field(
+        1, ge=1, description="identical copies folded into the peak (documentation; peak is the total)"
+    )
+    clock: Frequency | None = Field(None, alias="clock", description="clock frequency (documentation; peak is given)")
+    peak_flops_per_s: dict[str, FlopRate] = Field(alias="peak", description="peak rate per dtype, whole unit")
+    energy_per_flop_j: dict[str, EnergyPerFlop] = Field(
+        alias="energy_per_flop", description="dynamic energy per FLOP per dtype"
+    )
+    efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak on large shapes (measured)")
+    utilisation: UtilisationSpec = Field(
+        default_factory=UtilisationSpec, description="shape-dependent utilisation model"
+    )
+    buffer: str | None = Field(None, description="memory whose capacity bounds on-chip reuse (tiling)")
+    static_power_w: Power = Field(0.0, alias="static_power", description="leakage and clock power while powered")
+    ops: tuple[str, ...] | None = Field(None, description="operator kinds this unit can run (default: all)")
+
+    @model_validator(mode="after")
+    def _energy_for_every_dtype(self) -> ComputeUnitSpec:
+        missing = sorted(set(self.peak_flops_per_s) - set(self.energy_per_flop_j))
+        if missing:
+            raise ValueError(f"energy_per_flop needs an entry for every dtype in peak; missing {missing}")
+        return self
+
+
+class MemorySpec(Spec):
+    """A memory level: capacity, port bandwidth, access latency, energy per byte, static power."""
+
+    level: Literal["register", "sram", "cache", "dram", "hbm"] = Field(description="level in the hierarchy")
+    capacity_bytes: Size = Field(alias="capacity", description="capacity")
+    bandwidth_bytes_per_s: Bandwidth = Field(alias="bandwidth", description="peak port bandwidth")
+    efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak bandwidth (measured)")
+    latency_s: Time = Field(
+        0.0, alias="latency", description="access latency, paid once per operator and tensor stream"
+    )
+    read_energy_j_per_byte: EnergyPerByte = Field(alias="read_energy", description="energy per byte read")
+    write_energy_j_per_byte: EnergyPerByte = Field(alias="write_energy", description="energy per byte written")
+    static_power_w: Power = Field(0.0, alias="static_power", description="refresh/leakage power")
+
+    @property
+    def sustained_bandwidth_bytes_per_s(self) -> float:
+        """Peak bandwidth times the measured sustained fraction: what flows actually get."""
+        return self.bandwidth_bytes_per_s * self.efficiency
+
+
+class LinkSpec(Spec):
+    """An interconnect edge between two nodes (memories or compute units); bandwidth is per direction."""
+
+    between: tuple[str, str] = Field(description="the two endpoint names")
+    bandwidth_bytes_per_s: Bandwidth = Field(alias="bandwidth", description="bandwidth per direction")
+    latency_s: Time = Field(0.0, alias="latency", description="one-way latency")
+    energy_j_per_byte: EnergyPerByte = Field(0.0, alias="energy", description="energy per byte crossing the link")
+
+
+TensorClass = Literal["weight", "activation", "kv_cache"]
+
+
+class ArchitectureSpec(Spec):
+    """A whole system: compute units, memories, links, where tensors live and which unit runs what."""
+
+    name: str = Field(description="identifier used in scenarios and reports")
+    description: str = Field("", description="one line for humans")
+    sources: tuple[str, ...] = Field((), description="datasheets and papers the numbers come from")
+    compute_units: dict[str, ComputeUnitSpec] = Field(description="compute units by name")
+    memories: dict[str, MemorySpec] = Field(description="memory levels by name")
+    links: tuple[LinkSpec, ...] = Field((), description="interconnect edges")
+    placement: dict[TensorClass, str] = Field(description="home memory of each tensor class")
+    mapping: dict[str, str] = Field(
+        default_factory=lambda: {"*": "auto"},
+        description="operator kind -> compute unit name or 'auto'; '*' is the default rule",
+    )
+    static_power_w: Power = Field(0.0, alias="static_power", description="uncore/board power not in any component")
+
+
+class RuntimeSpec(Spec):
+    """The software stack's cost on top of the hardware: host time to issue each kernel.
+
+    The host issues operators in trace order, ``per_kernel_overhead`` each (times the kernels an
+    operator of that kind launches), running ahead of the device asynchronously; after an
+    operator whose kind is in ``sync_on`` it waits for the device (e.g. a token read back to
+    Python). Device time is never hidden inside this number: it is its own latency category.
+    """
+
+    name: str = Field(description="profile name")
+    description: str = Field("", description="one line for humans")
+    sources: tuple[str, ...] = Field((), description="where the numbers come from")
+    per_kernel_overhead_s: Time = Field(0.0, alias="per_kernel_overhead", description="host time per kernel launch")
+    kernels_per_op: dict[str, int] = Field(
+        default_factory=dict, description="kernels launched per operator kind (default 1)"
+    )
+    sync_on: tuple[str, ...] = Field((), description="operator kinds after which the host waits for the device")

@@ -1,0 +1,1 @@
+"""Typed run records: what a simulation measured, with units in every name."""

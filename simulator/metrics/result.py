@@ -1,0 +1,152 @@
+"""The result of one run: metrics, the energy ledger's views and (optionally) a timeline.
+
+Plain frozen data, no behaviour beyond JSON conversion: writers, plots and comparisons read it.
+Time is in seconds, energy in joules, memory in bytes (names say so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Energy categories of the ledger. Every joule is in exactly one.
+ENERGY_CATEGORIES = ("compute", "data_movement", "static")
+#: Latency categories along the critical path; they sum to the run's latency.
+LATENCY_CATEGORIES = ("compute", "data_movement", "host_overhead", "idle")
+
+
+@dataclass(frozen=True)
+class EnergySplit:
+    """Total energy and its three parts (J); the parts sum to the total."""
+
+    compute_j: float
+    data_movement_j: float
+    static_j: float
+
+    @property
+    def total_j(self) -> float:
+        """Sum of the parts."""
+        return self.compute_j + self.data_movement_j + self.static_j
+
+    def to_json(self) -> dict[str, float]:
+        """``{"total", "compute", "data_movement", "static"}`` in joules."""
+        return {
+            "total": self.total_j,
+            "compute": self.compute_j,
+            "data_movement": self.data_movement_j,
+            "static": self.static_j,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class OpRecord:
+    """One executed operator, for timelines and Gantt charts (kept only when asked for)."""
+
+    op_id: int
+    name: str
+    kind: str
+    phase: str
+    step: int
+    unit: str
+    start_s: float
+    end_s: float
+    compute_s: float
+    transfer_s: float
+    host_s: float
+    flops: float
+    bytes: float
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    """One transfer over one link, for per-link timeline tracks (kept only when asked for)."""
+
+    op_id: int
+    link: str
+    start_s: float
+    end_s: float
+    bytes: float
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything one (architecture, workload) run measured."""
+
+    architecture: str
+    workload: str
+    kind: str
+    latency_s: float
+    ttft_s: float | None
+    tpot_s: float | None
+    tokens_per_s: float | None
+    fps: float | None
+    energy: EnergySplit
+    #: component (unit, memory, link, "system") -> category -> J
+    energy_by_component_j: Mapping[str, Mapping[str, float]]
+    #: phase -> category -> J (static energy is attributed to phases by their share of time)
+    energy_by_phase_j: Mapping[str, Mapping[str, float]]
+    #: operator kind -> category -> J (dynamic energy only)
+    energy_by_kind_j: Mapping[str, Mapping[str, float]]
+    #: critical-path attribution; the values sum to ``latency_s``
+    latency_by_category_s: Mapping[str, float]
+    #: wall time from each phase's first operator start to its last end, summed over its spans
+    latency_by_phase_s: Mapping[str, float]
+    #: compute unit -> busy seconds (never more than ``latency_s``)
+    busy_by_unit_s: Mapping[str, float]
+    #: memory -> tensor class -> peak bytes resident, plus "total"
+    peak_memory_bytes: Mapping[str, Mapping[str, int]]
+    #: memory -> bytes read and written there
+    bytes_by_memory: Mapping[str, float]
+    roofline_latency_s: float
+    flops: float
+    operators: int
+    events: int
+    wall_s: float
+    batch: int
+    tokens_per_sequence: float
+    header: Mapping[str, Any] = field(default_factory=dict)
+    timeline: tuple[OpRecord, ...] = ()
+    flow_timeline: tuple[FlowRecord, ...] = ()
+
+    @property
+    def utilisation(self) -> dict[str, float]:
+        """Busy fraction of the makespan per compute unit."""
+        if self.latency_s <= 0:
+            return {unit: 0.0 for unit in self.busy_by_unit_s}
+        return {unit: busy / self.latency_s for unit, busy in self.busy_by_unit_s.items()}
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``results.json`` form of one run (timelines are written separately)."""
+        return {
+            "architecture": self.architecture,
+            "workload": self.workload,
+            "kind": self.kind,
+            "latency_s": self.latency_s,
+            "ttft_s": self.ttft_s,
+            "tpot_s": self.tpot_s,
+            "tokens_per_s": self.tokens_per_s,
+            "fps": self.fps,
+            "energy_j": self.energy.to_json(),
+            "energy_by_component_j": _plain(self.energy_by_component_j),
+            "energy_by_phase_j": _plain(self.energy_by_phase_j),
+            "energy_by_kind_j": _plain(self.energy_by_kind_j),
+            "latency_by_category_s": dict(self.latency_by_category_s),
+            "latency_by_phase_s": dict(self.latency_by_phase_s),
+            "utilisation": self.utilisation,
+            "busy_by_unit_s": dict(self.busy_by_unit_s),
+            "peak_memory_bytes": _plain(self.peak_memory_bytes),
+            "bytes_by_memory": dict(self.bytes_by_memory),
+            "roofline_latency_s": self.roofline_latency_s,
+            "flops": self.flops,
+            "operators": self.operators,
+            "events": self.events,
+            "wall_s": self.wall_s,
+            "batch": self.batch,
+            "tokens_per_sequence": self.tokens_per_sequence,
+            "trace_header": dict(self.header),
+        }
+
+
+def _plain(nested: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {key: dict(value) for key, value in nested.items()}

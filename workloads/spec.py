@@ -1,0 +1,33 @@
+"""The workload registry: one discriminated union of specs (by ``kind``) and one builder per kind.
+
+Adding a workload kind = a spec class with ``kind: Literal[...]``, a builder returning a
+:class:`~workloads.trace.Trace`, and one line in each of ``WorkloadSpec`` and ``_BUILDERS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter
+
+from workloads.gemm import GemmSpec, build_gemm
+from workloads.trace import Trace
+
+WorkloadSpec = Annotated[GemmSpec, Field(discriminator="kind")]
+
+_BUILDERS: dict[type[Any], Callable[[Any], Trace]] = {
+    GemmSpec: build_gemm,
+}
+
+WORKLOAD_ADAPTER: TypeAdapter[WorkloadSpec] = TypeAdapter(WorkloadSpec)
+
+
+def workload_kinds() -> tuple[str, ...]:
+    """Names of the registered workload kinds (for ``hetsim list`` and error messages)."""
+    return tuple(cls.model_fields["kind"].default for cls in _BUILDERS)
+
+
+def build_trace(spec: Any) -> Trace:
+    """Generate the trace of a validated workload spec."""
+    return _BUILDERS[type(spec)](spec)

@@ -1,0 +1,192 @@
+"""Operators and traces: *what* runs, with its exact work (FLOPs) and data (bytes per tensor).
+
+A :class:`Trace` is a header plus a stream of :class:`Operator` records in a topological order
+(every dependency names an earlier operator). It is produced lazily, so a million-operator trace
+is never held whole: iterating a trace calls its factory again and yields operators one by one.
+
+Nothing here knows about hardware or SimPy: the simulator decides *how* and *where* it runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+#: Tensor classes tracked for capacity and placement. Weights are resident for the whole run,
+#: the KV cache grows as it is written (and shrinks when an operator ``frees`` it), activations
+#: are transient: live only while the operator that touches them runs.
+TENSOR_CLASSES: Final = ("weight", "activation", "kv_cache")
+
+#: Operator kinds the simulator knows how to time. ``matmul``/``attention``/``conv2d``/``dwconv2d``
+#: use a matrix unit's utilisation model when mapped to one; the rest are vector work.
+OP_KINDS: Final = (
+    "matmul",  # dims M, N, K and optional batch count B; FLOPs = 2·B·M·N·K
+    "attention",  # fused attention: dims B (batch·heads), M (queries), N (keys), K (head dim)
+    "conv2d",  # dims N, C, H, W (output), K (out channels), R, S, stride, groups
+    "dwconv2d",  # depthwise conv: groups == C
+    "softmax",
+    "norm",
+    "elementwise",
+    "embedding",
+    "kv_write",
+    "topk",
+    "pool",
+    "sample",  # token selection at the end of a step: emits tokens
+    "gather",
+    "reorg",
+    "concat",
+)
+
+#: Phase tags used by the built-in generators. Free-form strings are allowed; these are the ones
+#: reports know how to order.
+PHASES: Final = ("prefill", "decode", "medusa_heads", "tree_verify", "snapkv_select", "inference")
+
+
+@dataclass(frozen=True, slots=True)
+class TensorRef:
+    """One tensor an operator reads or writes: its name, its class and the bytes touched."""
+
+    tensor: str
+    cls: str
+    bytes: int
+
+    def __post_init__(self) -> None:
+        if self.cls not in TENSOR_CLASSES:
+            raise ValueError(f"tensor {self.tensor!r}: class(={self.cls!r}) must be one of {TENSOR_CLASSES}")
+        if self.bytes < 0:
+            raise ValueError(f"tensor {self.tensor!r}: bytes(={self.bytes}) must be >= 0")
+
+    def to_json(self) -> dict[str, Any]:
+        """The trace-file form: ``{"tensor", "class", "bytes"}``."""
+        return {"tensor": self.tensor, "class": self.cls, "bytes": self.bytes}
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> TensorRef:
+        """Inverse of :meth:`to_json`."""
+        return TensorRef(str(data["tensor"]), str(data["class"]), int(data["bytes"]))
+
+
+_EMPTY: Mapping[str, int] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Operator:
+    """One node of a trace.
+
+    ``flops`` counts floating-point (or integer) operations, a multiply-accumulate being two.
+    ``reads`` and ``writes`` carry the bytes each tensor moves at this operator, before any
+    on-chip reuse (the simulator applies its tiling model). ``deps`` name earlier operator ids.
+    ``tokens`` is the number of output tokens per sequence this operator completes (a ``sample``
+    op of a decode step: 1; of a Medusa step: the accepted length, possibly fractional in
+    expected-value mode); ``frees`` releases KV-cache tensors (SnapKV drops the full prompt cache).
+    """
+
+    id: int
+    name: str
+    kind: str
+    phase: str
+    flops: float
+    reads: tuple[TensorRef, ...] = ()
+    writes: tuple[TensorRef, ...] = ()
+    deps: tuple[int, ...] = ()
+    dtype: str = "fp16"
+    dims: Mapping[str, int] = field(default_factory=lambda: _EMPTY)
+    step: int = 0
+    tokens: float = 0.0
+    frees: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in OP_KINDS:
+            raise ValueError(f"operator {self.id} ({self.name}): kind(={self.kind!r}) must be one of {OP_KINDS}")
+        if self.flops < 0:
+            raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be >= 0")
+        for dep in self.deps:
+            if dep >= self.id:
+                raise ValueError(f"operator {self.id} ({self.name}): dependency {dep} is not an earlier operator")
+
+    @property
+    def bytes_read(self) -> int:
+        """Bytes of all tensors read."""
+        return sum(t.bytes for t in self.reads)
+
+    @property
+    def bytes_written(self) -> int:
+        """Bytes of all tensors written."""
+        return sum(t.bytes for t in self.writes)
+
+    @property
+    def bytes_moved(self) -> int:
+        """Bytes read plus bytes written: the operator's minimum traffic with no reuse across ops."""
+        return self.bytes_read + self.bytes_written
+
+    @property
+    def arithmetic_intensity(self) -> float:
+        """FLOPs per byte moved (roofline x-axis); infinite for an operator that moves nothing."""
+        moved = self.bytes_moved
+        return self.flops / moved if moved else float("inf")
+
+    def to_json(self) -> dict[str, Any]:
+        """The trace-file form (one JSON object per line); default-valued fields are omitted."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "name": self.name,
+            "kind": self.kind,
+            "phase": self.phase,
+            "dtype": self.dtype,
+            "flops": self.flops,
+            "reads": [t.to_json() for t in self.reads],
+            "writes": [t.to_json() for t in self.writes],
+            "deps": list(self.deps),
+        }
+        if self.dims:
+            out["dims"] = dict(self.dims)
+        if self.step:
+            out["step"] = self.step
+        if self.tokens:
+            out["tokens"] = self.tokens
+        if self.frees:
+            out["frees"] = list(self.frees)
+        return out
+
+    @staticmethod
+    def from_json(data: Mapping[str, Any]) -> Operator:
+        """Inverse of :meth:`to_json`. Raises ``KeyError``/``ValueError``/``TypeError`` on bad data."""
+        return Operator(
+            id=int(data["id"]),
+            name=str(data["name"]),
+            kind=str(data["kind"]),
+            phase=str(data["phase"]),
+            dtype=str(data.get("dtype", "fp16")),
+            flops=float(data["flops"]),
+            reads=tuple(TensorRef.from_json(t) for t in data.get("reads", ())),
+            writes=tuple(TensorRef.from_json(t) for t in data.get("writes", ())),
+            deps=tuple(int(d) for d in data.get("deps", ())),
+            dims=MappingProxyType({str(k): int(v) for k, v in data.get("dims", {}).items()}),
+            step=int(data.get("step", 0)),
+            tokens=float(data.get("tokens", 0.0)),
+            frees=tuple(str(f) for f in data.get("frees", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Trace:
+    """A header plus a re-iterable, lazily produced stream of operators.
+
+    The header is a JSON-able mapping. Keys the simulator reads: ``model``, ``workload`` (kind),
+    ``batch`` (sequences or images processed together), ``frames`` (images per run, for FPS),
+    ``tokens_per_sequence`` (generated tokens, for throughput). Generators add their parameters.
+    """
+
+    header: Mapping[str, Any]
+    _factory: Callable[[], Iterable[Operator]]
+
+    def __iter__(self) -> Iterator[Operator]:
+        return iter(self._factory())
+
+    @staticmethod
+    def from_operators(header: Mapping[str, Any], operators: Iterable[Operator]) -> Trace:
+        """A trace over an in-memory list (tests, small hand-written traces)."""
+        ops = tuple(operators)
+        return Trace(dict(header), lambda: ops)
