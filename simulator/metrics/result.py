@@ -150,3 +150,21 @@ class RunResult:
 
 def _plain(nested: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
     return {key: dict(value) for key, value in nested.items()}
+
+
+@dataclass(frozen=True)
+class ScenarioResult:
+    """All runs of one scenario, with the resolved scenario (every default filled in) for the record."""
+
+    scenario: str
+    runs: tuple[RunResult, ...]
+    resolved: Mapping[str, Any] = field(default_factory=dict)
+    hetsim_version: str = "0.1.0"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``results.json`` document."""
+        return {
+            "hetsim_version": self.hetsim_version,
+            "scenario": self.scenario,
+            "runs": [run.to_json() for run in self.runs],
+        }
