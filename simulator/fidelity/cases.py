@@ -1,0 +1,92 @@
+"""Fidelity cases: a published measurement joined with the scenario that predicts it.
+
+The measurements (``data/validation-dev.yaml``) are a verbatim copy of the shared reference file,
+sources included; ``data/scenarios.yaml`` says how each one becomes a hetsim scenario. Keeping the
+two apart means the published numbers are never edited to suit the model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simulator.errors import user_error
+
+_DATA = "data"
+
+
+@dataclass(frozen=True)
+class FidelityCase:
+    """One measured value and how hetsim predicts it."""
+
+    id: str
+    category: str
+    metric: str
+    measured: float
+    unit: str
+    value_type: str  # "exact", "upper_bound", "derived_from_raw_measurements"
+    source: str
+    hardware: str
+    scenario: Mapping[str, Any]
+    assumption: str = ""
+    notes: str = ""
+
+    @property
+    def is_upper_bound(self) -> bool:
+        """The source states only that the real value is below ``measured``."""
+        return self.value_type == "upper_bound"
+
+
+def _source_text(source: Mapping[str, Any]) -> str:
+    parts = [str(source[key]) for key in ("paper", "repo", "file", "location", "commit") if source.get(key)]
+    return "; ".join(parts)
+
+
+def _read_yaml(name: str, override: Path | None) -> Any:
+    if override is not None:
+        return yaml.safe_load(override.read_text(encoding="utf-8"))
+    return yaml.safe_load(resources.files("simulator.fidelity").joinpath(_DATA, name).read_text(encoding="utf-8"))
+
+
+def load_cases(measurements: Path | None = None, scenarios: Path | None = None) -> list[FidelityCase]:
+    """All cases that have both a measurement and a scenario, in the measurement file's order."""
+    measured = _read_yaml("validation-dev.yaml", measurements)
+    mapping = _read_yaml("scenarios.yaml", scenarios)
+    categories: Mapping[str, str] = mapping["category_names"]
+    translations: Mapping[str, Mapping[str, Any]] = mapping["cases"]
+    cases = []
+    for entry in measured["entries"]:
+        spec = translations.get(entry["id"])
+        if spec is None:
+            continue
+        workloads = spec.get("workloads") or [spec["workload"]]
+        scenario = {
+            "name": entry["id"],
+            "runtime": spec.get("runtime", "ideal"),
+            "architectures": [spec["architecture"]],
+            "workloads": [dict(w) for w in workloads],
+        }
+        cases.append(
+            FidelityCase(
+                id=entry["id"],
+                category=categories.get(entry["category"], entry["category"]),
+                metric=spec["metric"],
+                measured=float(entry["value"]),
+                unit=str(entry["unit"]),
+                value_type=str(entry.get("value_type", "exact")),
+                source=_source_text(entry["source"]),
+                hardware=str(entry["hardware"]["name"]),
+                scenario=scenario,
+                assumption=str(spec.get("assumption", "")).strip(),
+                notes=str(entry.get("notes", "")),
+            )
+        )
+    unknown = sorted(set(translations) - {c.id for c in cases})
+    if unknown:
+        raise user_error("scenarios.yaml", ("cases",), f"cases without a measurement: {unknown}")
+    return cases

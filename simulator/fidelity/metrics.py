@@ -1,0 +1,64 @@
+"""Metric extractors: how a measured quantity is read off hetsim's results (same definition as the source)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from simulator.metrics.result import RunResult
+
+
+def _need(value: float | None, what: str) -> float:
+    if value is None:
+        raise ValueError(f"the run has no {what}")
+    return value
+
+
+def _tokens_per_s(runs: Sequence[RunResult]) -> float:
+    return _need(runs[0].tokens_per_s, "tokens/s")
+
+
+def _ttft_ms(runs: Sequence[RunResult]) -> float:
+    return 1e3 * _need(runs[0].ttft_s, "TTFT")
+
+
+def _tpot_ms(runs: Sequence[RunResult]) -> float:
+    return 1e3 * _need(runs[0].tpot_s, "TPOT")
+
+
+def _latency_ms(runs: Sequence[RunResult]) -> float:
+    return 1e3 * runs[0].latency_s
+
+
+def _fps(runs: Sequence[RunResult]) -> float:
+    return _need(runs[0].fps, "FPS")
+
+
+def _ms_per_step(runs: Sequence[RunResult]) -> float:
+    """Wall time / decoding steps, prefill amortised in, as the Medusa logs define it."""
+    steps = runs[0].header.get("steps")
+    if not steps:
+        raise ValueError("the trace header has no 'steps'")
+    return 1e3 * runs[0].latency_s / float(steps)
+
+
+def _tokens_per_step(runs: Sequence[RunResult]) -> float:
+    value = runs[0].header.get("tokens_per_step")
+    if value is None:
+        raise ValueError("the trace header has no 'tokens_per_step'")
+    return float(value)
+
+
+def _decode_speedup(runs: Sequence[RunResult]) -> float:
+    return _need(runs[0].tpot_s, "TPOT") / _need(runs[1].tpot_s, "TPOT")
+
+
+METRICS: dict[str, Callable[[Sequence[RunResult]], float]] = {
+    "tokens_per_s": _tokens_per_s,
+    "ttft_ms": _ttft_ms,
+    "tpot_ms": _tpot_ms,
+    "latency_ms": _latency_ms,
+    "fps": _fps,
+    "ms_per_step": _ms_per_step,
+    "tokens_per_step": _tokens_per_step,
+    "decode_speedup": _decode_speedup,
+}
