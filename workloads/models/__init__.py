@@ -1,0 +1,187 @@
+"""Transformer model shapes from Hugging Face ``config.json`` field names.
+
+A workload's ``model:`` is a built-in name (``builtin_models()``), a path to a ``config.json``
+(or ``.yaml``), or an inline mapping with HF field names. Built-ins ship as YAML files in
+``workloads/models/builtin/``, each with its source in a comment.
+
+Two families are understood:
+
+* Llama-style (``llama``, ``mistral``, …): ``hidden_size``, ``num_hidden_layers``,
+  ``num_attention_heads``, ``num_key_value_heads`` (GQA; default = heads), ``intermediate_size``,
+  ``vocab_size``, ``max_position_embeddings``, ``tie_word_embeddings``; RMSNorm without bias,
+  gated SiLU MLP, no biases.
+* GPT-J (``model_type: gptj``): ``n_embd``, ``n_layer``, ``n_head``, ``rotary_dim``, ``n_inner``
+  (null = 4·n_embd), ``n_positions``; LayerNorm with bias, attention and MLP in parallel off one
+  norm, non-gated GELU MLP with biases, LM head with bias.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+_BUILTIN_PACKAGE = "workloads.models"
+
+
+@dataclass(frozen=True, slots=True)
+class TransformerConfig:
+    """Shapes of a decoder-only transformer; all sizes in elements (not bytes)."""
+
+    name: str
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    intermediate_size: int
+    vocab_size: int
+    max_position_embeddings: int
+    tie_word_embeddings: bool = False
+    gated_mlp: bool = True
+    parallel_attn_mlp: bool = False
+    norm: str = "rmsnorm"  # or "layernorm" (weight and bias)
+    mlp_bias: bool = False
+    lm_head_bias: bool = False
+    rotary_dim: int = 0  # 0: RoPE over the whole head_dim
+
+    def __post_init__(self) -> None:
+        for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
+                    "vocab_size"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"model {self.name!r}: {key}(={getattr(self, key)}) must be >= 1")
+        if self.num_heads % self.num_kv_heads:
+            raise ValueError(
+                f"model {self.name!r}: num_attention_heads(={self.num_heads}) must be a multiple of "
+                f"num_key_value_heads(={self.num_kv_heads})"
+            )
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the query projection output (heads · head_dim)."""
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of each of the key and value projection outputs (kv heads · head_dim)."""
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def norm_params(self) -> int:
+        """Parameters of one norm layer (RMSNorm: weight; LayerNorm: weight and bias)."""
+        return self.hidden_size * (2 if self.norm == "layernorm" else 1)
+
+    @property
+    def attention_params(self) -> int:
+        """Q, K, V and output projection weights of one layer."""
+        d = self.hidden_size
+        return d * self.q_dim + 2 * d * self.kv_dim + self.q_dim * d
+
+    @property
+    def mlp_params(self) -> int:
+        """MLP weights (and biases) of one layer."""
+        d, f = self.hidden_size, self.intermediate_size
+        weights = (3 if self.gated_mlp else 2) * d * f
+        biases = (f + d) if self.mlp_bias else 0
+        return weights + biases
+
+    @property
+    def layer_params(self) -> int:
+        """All parameters of one decoder layer (norms included)."""
+        norms = 1 if self.parallel_attn_mlp else 2
+        return self.attention_params + self.mlp_params + norms * self.norm_params
+
+    @property
+    def embedding_params(self) -> int:
+        """Token embedding table."""
+        return self.vocab_size * self.hidden_size
+
+    @property
+    def lm_head_params(self) -> int:
+        """LM head weight (and bias); zero extra storage when tied to the embedding."""
+        return self.vocab_size * self.hidden_size + (self.vocab_size if self.lm_head_bias else 0)
+
+    @property
+    def params(self) -> int:
+        """Total parameters as stored (a tied LM head is counted once)."""
+        head = (self.vocab_size if self.lm_head_bias else 0) if self.tie_word_embeddings else self.lm_head_params
+        return self.embedding_params + self.num_layers * self.layer_params + self.norm_params + head
+
+    @staticmethod
+    def from_hf(data: dict[str, Any], name: str = "custom") -> TransformerConfig:
+        """Map a HF ``config.json`` mapping (Llama-style or GPT-J field names) to shapes."""
+        try:
+            if data.get("model_type") == "gptj" or "n_embd" in data:
+                d = int(data["n_embd"])
+                heads = int(data["n_head"])
+                inner = data.get("n_inner")
+                return TransformerConfig(
+                    name=name,
+                    hidden_size=d,
+                    num_layers=int(data["n_layer"]),
+                    num_heads=heads,
+                    num_kv_heads=heads,
+                    head_dim=d // heads,
+                    intermediate_size=int(inner) if inner else 4 * d,
+                    vocab_size=int(data["vocab_size"]),
+                    max_position_embeddings=int(data.get("n_positions", 2048)),
+                    tie_word_embeddings=bool(data.get("tie_word_embeddings", False)),
+                    gated_mlp=False,
+                    parallel_attn_mlp=True,
+                    norm="layernorm",
+                    mlp_bias=True,
+                    lm_head_bias=True,
+                    rotary_dim=int(data.get("rotary_dim") or 0),
+                )
+            d = int(data["hidden_size"])
+            heads = int(data["num_attention_heads"])
+            return TransformerConfig(
+                name=name,
+                hidden_size=d,
+                num_layers=int(data["num_hidden_layers"]),
+                num_heads=heads,
+                num_kv_heads=int(data.get("num_key_value_heads") or heads),
+                head_dim=int(data.get("head_dim") or d // heads),
+                intermediate_size=int(data["intermediate_size"]),
+                vocab_size=int(data["vocab_size"]),
+                max_position_embeddings=int(data.get("max_position_embeddings", 0)),
+                tie_word_embeddings=bool(data.get("tie_word_embeddings", False)),
+            )
+        except KeyError as exc:
+            raise ValueError(f"model {name!r}: config is missing the HF field {exc.args[0]!r}") from None
+
+
+def builtin_models() -> tuple[str, ...]:
+    """Names of the built-in model configs (for ``hetsim list`` and error messages)."""
+    folder = resources.files(_BUILTIN_PACKAGE).joinpath("builtin")
+    return tuple(sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")))
+
+
+def _read_mapping(text: str, source: str) -> dict[str, Any]:
+    data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+    if not isinstance(data, dict):
+        raise ValueError(f"model config {source}: expected a mapping of HF config fields")
+    return data
+
+
+def load_model(model: str | dict[str, Any] | TransformerConfig) -> TransformerConfig:
+    """Resolve a built-in name, a path to a config.json/.yaml, or an inline mapping."""
+    if isinstance(model, TransformerConfig):
+        return model
+    if isinstance(model, dict):
+        return TransformerConfig.from_hf(model, str(model.get("name", model.get("_name_or_path", "custom"))))
+    names = builtin_models()
+    if model in names:
+        text = resources.files(_BUILTIN_PACKAGE).joinpath("builtin", f"{model}.yaml").read_text()
+        return TransformerConfig.from_hf(_read_mapping(text, f"{model}.yaml"), model)
+    path = Path(model)
+    if path.is_file():
+        return TransformerConfig.from_hf(_read_mapping(path.read_text(), str(path)), path.stem)
+    raise ValueError(f"model(={model!r}) is neither a built-in model {names} nor an existing config file")
+
+
+__all__ = ["TransformerConfig", "builtin_models", "load_model"]
