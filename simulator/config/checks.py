@@ -1,0 +1,98 @@
+"""Semantic cross-checks on validated specs: names that must exist, graphs that must connect.
+
+The schema (pydantic) checks each value on its own; these checks look across fields, as ZigZag's
+validator does, and return *all* problems (never raise), each with its YAML key path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import networkx as nx
+
+from simulator.config.architecture import ArchitectureSpec
+from simulator.errors import Problem
+from workloads.trace import OP_KINDS
+
+Loc = tuple[str | int, ...]
+
+
+def _names(names: Iterable[str]) -> str:
+    return ", ".join(sorted(names)) or "(none)"
+
+
+def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefix: Loc = ()) -> list[Problem]:
+    """Every name an architecture refers to exists, and every unit can reach every placement memory."""
+    problems: list[Problem] = []
+
+    def add(path: Loc, message: str) -> None:
+        problems.append(Problem(file, prefix + path, message))
+
+    units, memories = set(spec.compute_units), set(spec.memories)
+    for both in sorted(units & memories):
+        add(("compute_units", both), f"name {both!r} is used by both a compute unit and a memory; names must be unique")
+    if not units:
+        add(("compute_units",), "an architecture needs at least one compute unit")
+    nodes = units | memories
+
+    for tensor_class, memory in spec.placement.items():
+        if memory not in memories:
+            add(("placement", tensor_class), f"unknown memory {memory!r}; memories: {_names(memories)}")
+    for unit_name, unit in spec.compute_units.items():
+        if unit.buffer is not None and unit.buffer not in memories:
+            add(("compute_units", unit_name, "buffer"), f"unknown memory {unit.buffer!r}; memories: {_names(memories)}")
+        for i, kind in enumerate(unit.ops or ()):
+            if kind not in OP_KINDS:
+                add(
+                    ("compute_units", unit_name, "ops", i), f"unknown operator kind {kind!r}; kinds: {_names(OP_KINDS)}"
+                )
+    for i, link in enumerate(spec.links):
+        for j, end in enumerate(link.between):
+            if end not in nodes:
+                add(("links", i, "between", j), f"unknown endpoint {end!r}; units and memories: {_names(nodes)}")
+        if link.between[0] == link.between[1]:
+            add(("links", i, "between"), "a link needs two different endpoints")
+    problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping")))
+
+    graph: nx.Graph[str] = nx.Graph()
+    graph.add_nodes_from(nodes)
+    graph.add_edges_from(link.between for link in spec.links if set(link.between) <= nodes)
+    for unit_name in sorted(units):
+        for tensor_class, memory in sorted(spec.placement.items()):
+            if memory in memories and not nx.has_path(graph, unit_name, memory):
+                add(
+                    ("placement", tensor_class),
+                    f"memory {memory!r} cannot be reached from compute unit {unit_name!r} over the links; "
+                    "add a link path between them",
+                )
+    return problems
+
+
+def check_mapping(
+    mapping: Mapping[str, str], spec: ArchitectureSpec, *, file: str | None = None, prefix: Loc = ("mapping",)
+) -> list[Problem]:
+    """Mapping keys are operator kinds (or ``'*'``); values are unit names (or ``auto``) able to run them."""
+    problems: list[Problem] = []
+    units = spec.compute_units
+    for kind, unit in mapping.items():
+        if kind != "*" and kind not in OP_KINDS:
+            problems.append(
+                Problem(file, (*prefix, kind), f"unknown operator kind; use '*' or one of: {_names(OP_KINDS)}")
+            )
+        if unit == "auto":
+            continue
+        if unit not in units:
+            problems.append(
+                Problem(
+                    file,
+                    (*prefix, kind),
+                    f"unknown compute unit {unit!r} in {spec.name!r}; units: {_names(units)}, or 'auto'",
+                )
+            )
+            continue
+        allowed = units[unit].ops
+        if kind != "*" and allowed is not None and kind not in allowed:
+            problems.append(
+                Problem(file, (*prefix, kind), f"compute unit {unit!r} cannot run {kind!r}; its ops: {_names(allowed)}")
+            )
+    return problems

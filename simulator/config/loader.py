@@ -1,0 +1,436 @@
+"""YAML files → validated specs, in three steps: parse → schema (pydantic) → semantic checks.
+
+Every step collects *all* problems before raising one :class:`~simulator.errors.UserError`, and
+each problem names the file, the key path as the user wrote it (YAML keys and aliases, e.g.
+``memories.hbm.bandwidth`` or ``workloads[2].kind``) and what was expected.
+
+Architectures and runtimes are referenced by built-in name, by path (relative to the file that
+mentions them) or inline; an architecture may also be a *variant*::
+
+    {base: a100-80gb, name: a100-2x-hbm, set: {memories.hbm.bandwidth: 4.08 TB/s}}
+
+whose ``set`` entries are dotted paths into the base's raw YAML, applied before validation
+(bases can chain). Built-in files are found in the installed package data
+(``simulator/_data/architectures``) first, then in the repository's ``architectures/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
+from simulator.config.checks import check_architecture
+from simulator.errors import Problem, UserError
+
+#: The package's own data folder (filled by the wheel's force-include) and the repository root.
+PACKAGE_DATA_ROOT = Path(__file__).resolve().parents[1] / "_data"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+#: Keys a variant mapping may hold.
+VARIANT_KEYS = ("base", "name", "description", "set")
+YAML_SUFFIXES = (".yaml", ".yml")
+
+Loc = tuple[str | int, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# Built-in files
+
+
+def search_roots() -> tuple[Path, ...]:
+    """Folders searched for built-in ``architectures/`` and ``scenarios/``: package data, then repo."""
+    return (PACKAGE_DATA_ROOT, REPO_ROOT)
+
+
+def _builtin_files(sub: str, roots: Sequence[Path] | None) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for root in roots if roots is not None else search_roots():
+        folder = root / sub
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.iterdir()):
+            if path.suffix in YAML_SUFFIXES and path.is_file():
+                found.setdefault(path.stem, path)  # earlier roots win
+    return dict(sorted(found.items()))
+
+
+def builtin_architectures(roots: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Built-in architecture names → files (package data first, then the repository)."""
+    return _builtin_files("architectures", roots)
+
+
+def builtin_runtimes(roots: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Built-in runtime names → files (``architectures/runtimes/*.yaml``)."""
+    return _builtin_files("architectures/runtimes", roots)
+
+
+def builtin_scenarios(roots: Sequence[Path] | None = None) -> dict[str, Path]:
+    """Built-in scenario names → files (``scenarios/*.yaml``)."""
+    return _builtin_files("scenarios", roots)
+
+
+def find_scenario(ref: str | Path, roots: Sequence[Path] | None = None) -> Path:
+    """A scenario path as given, else ``scenarios/<name>`` from the built-ins (installed layout)."""
+    path = Path(ref)
+    if path.exists():
+        return path
+    builtins = builtin_scenarios(roots)
+    if path.stem in builtins and (path.name == path.stem or path.parent.name in ("", "scenarios")):
+        return builtins[path.stem]
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# YAML
+
+
+def read_yaml(path: Path, *, what: str = "file") -> Any:
+    """Parse one YAML file; a missing file or a syntax error becomes a :class:`UserError` (file:line)."""
+    if not path.exists():
+        raise UserError([Problem(str(path), (), f"{what} not found (no such file)")])
+    if path.is_dir():
+        raise UserError([Problem(str(path), (), f"expected a YAML {what}, found a directory")])
+    return parse_yaml(path.read_text(encoding="utf-8"), file=str(path))
+
+
+def parse_yaml(text: str, *, file: str) -> Any:
+    """Parse YAML text; syntax errors name ``file:line:column`` and the parser's complaint."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise UserError([Problem(where, (), f"YAML syntax error: {what}")]) from None
+    except yaml.YAMLError as exc:
+        raise UserError([Problem(file, (), f"YAML error: {exc}")]) from None
+
+
+# --------------------------------------------------------------------------------------------
+# pydantic errors → problems
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip ``Annotated`` and ``X | None`` down to the interesting type."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+            continue
+        if origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) == 1:
+                annotation = args[0]
+                continue
+        return annotation
+
+
+def _field_by_key(model: type[BaseModel], key: str) -> Any:
+    for name, info in model.model_fields.items():
+        if key in (name, info.alias):
+            return info.annotation
+    return None
+
+
+def model_at(model: type[BaseModel] | None, loc: Sequence[str | int]) -> type[BaseModel] | None:
+    """The pydantic model found by walking ``loc`` (YAML keys, dict keys, list indices) from ``model``."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _unwrap(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            if not isinstance(part, str):
+                return None
+            annotation = _field_by_key(annotation, part)
+            if annotation is None:
+                return None
+            continue
+        origin = typing.get_origin(annotation)
+        args = typing.get_args(annotation)
+        if origin is dict and len(args) == 2:
+            annotation = args[1]
+        elif origin in (list, tuple) and args:
+            annotation = args[0]
+        else:
+            return None
+    annotation = _unwrap(annotation)
+    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+
+
+def yaml_keys(model: type[BaseModel]) -> list[str]:
+    """The keys a YAML mapping for ``model`` may hold (aliases where a field has one)."""
+    return sorted(info.alias or name for name, info in model.model_fields.items())
+
+
+def _message(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = model_at(model, loc[:-1])
+        valid = f"; valid keys: {', '.join(yaml_keys(parent))}" if parent else ""
+        near = ""
+        if parent and isinstance(loc[-1], str):
+            close = difflib.get_close_matches(loc[-1], yaml_keys(parent), n=1)
+            near = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown key{near}{valid}"
+    if kind == "missing":
+        return "required key is missing"
+    msg = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix) :]
+    if kind not in ("value_error",) and "input" in error and not isinstance(error["input"], dict | list):
+        msg += f" (got {error['input']!r})"
+    return msg
+
+
+def validation_problems(
+    exc: ValidationError, *, file: str | None, prefix: Loc = (), model: type[BaseModel] | None = None
+) -> list[Problem]:
+    """Turn a pydantic error into problems with YAML key paths (aliases) under ``prefix``."""
+    problems = []
+    for error in exc.errors():
+        loc: Loc = tuple(error["loc"])
+        problems.append(Problem(file, prefix + loc, _message(error, model, loc)))
+    return problems
+
+
+def validate_model(model: type[BaseModel], data: Any, *, file: str | None, prefix: Loc, problems: list[Problem]) -> Any:
+    """Validate ``data`` as ``model``; on failure add the problems and return None."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, file=file, prefix=prefix, model=model))
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# dotted paths (variants and sweeps)
+
+
+def set_dotted(data: dict[str, Any], dotted: str, value: Any, *, model: type[BaseModel] | None = None) -> None:
+    """Set ``a.b.0.c`` in a raw YAML tree; an unknown path raises ``KeyError`` naming the valid keys.
+
+    Intermediate keys must exist (integers index lists); the last key may be new when ``model``
+    (the schema of the tree's root) says it is a valid key at that level, so defaulted fields
+    such as ``efficiency`` can be set.
+    """
+    parts: list[str | int] = [int(p) if p.isdigit() else p for p in dotted.split(".")]
+    node: Any = data
+    walked: list[str | int] = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not isinstance(part, int) or not 0 <= part < len(node):
+                raise KeyError(
+                    f"{_dotted(walked) or 'top level'} is a list of {len(node)}; use an index 0..{len(node) - 1}"
+                )
+            if last:
+                node[part] = value
+                return
+            node = node[part]
+        elif isinstance(node, dict):
+            key = str(part)
+            schema = model_at(model, walked) if model else None
+            if key not in node:
+                allowed = sorted(set(map(str, node)) | set(yaml_keys(schema) if schema else ()))
+                if last and schema and key in yaml_keys(schema):
+                    node[key] = value
+                    return
+                raise KeyError(f"no key {key!r} at {_dotted(walked) or 'top level'}; valid keys: {', '.join(allowed)}")
+            if last:
+                node[key] = value
+                return
+            node = node[key]
+        else:
+            raise KeyError(f"{_dotted(walked)} is a value, not a mapping; cannot go into {part!r}")
+        walked.append(part)
+
+
+def _dotted(parts: Iterable[str | int]) -> str:
+    return ".".join(str(p) for p in parts)
+
+
+# --------------------------------------------------------------------------------------------
+# architectures and runtimes
+
+
+def _suggest(name: str, names: Iterable[str]) -> str:
+    names = list(names)
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"{hint}; built-in names: {', '.join(names) or '(none found)'}; or give a path to a YAML file"
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.endswith(YAML_SUFFIXES) or "/" in ref or "\\" in ref
+
+
+class _Ctx:
+    """Where a reference was written (for error messages and relative paths) and what is being resolved."""
+
+    def __init__(self, file: str | None, base_dir: Path, roots: Sequence[Path] | None) -> None:
+        self.file = file
+        self.base_dir = base_dir
+        self.roots = roots
+
+
+def _resolve_architecture_raw(
+    ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem], chain: tuple[str, ...] = ()
+) -> tuple[dict[str, Any], str | None, Loc] | None:
+    """Raw architecture mapping for ``ref`` plus the file and key prefix its own errors belong to."""
+    if isinstance(ref, str):
+        if _looks_like_path(ref):
+            path = (ctx.base_dir / ref).resolve()
+        else:
+            names = builtin_architectures(ctx.roots)
+            if ref not in names:
+                problems.append(Problem(ctx.file, loc, f"unknown architecture {ref!r}{_suggest(ref, names)}"))
+                return None
+            path = names[ref]
+        key = str(path)
+        if key in chain:
+            problems.append(Problem(ctx.file, loc, f"architecture bases form a cycle: {' -> '.join([*chain, key])}"))
+            return None
+        try:
+            raw = read_yaml(path, what="architecture file")
+        except UserError as exc:
+            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.exists() else exc.problems)
+            return None
+        if not isinstance(raw, dict):
+            problems.append(Problem(str(path), (), "an architecture file must be a YAML mapping"))
+            return None
+        if "base" in raw:  # a variant stored in its own file
+            return _resolve_variant(raw, _Ctx(str(path), path.parent, ctx.roots), (), problems, (*chain, key))
+        return raw, str(path), ()
+    if isinstance(ref, dict):
+        if "base" in ref:
+            return _resolve_variant(ref, ctx, loc, problems, chain)
+        return copy.deepcopy(ref), ctx.file, loc
+    problems.append(
+        Problem(ctx.file, loc, f"expected an architecture name, a path or a mapping, got {type(ref).__name__}")
+    )
+    return None
+
+
+def _relocate(problems: Iterable[Problem], file: str | None, loc: Loc) -> list[Problem]:
+    """A missing referenced file is a problem of the file that references it."""
+    return [Problem(file, loc, f"{p.file}: {p.message}") for p in problems]
+
+
+def _resolve_variant(
+    ref: dict[str, Any], ctx: _Ctx, loc: Loc, problems: list[Problem], chain: tuple[str, ...]
+) -> tuple[dict[str, Any], str | None, Loc] | None:
+    before = len(problems)
+    for key in ref:
+        if key not in VARIANT_KEYS:
+            problems.append(
+                Problem(ctx.file, (*loc, key), f"unknown key in a variant; valid keys: {', '.join(VARIANT_KEYS)}")
+            )
+    sets = ref.get("set") or {}
+    if not isinstance(sets, dict):
+        problems.append(Problem(ctx.file, (*loc, "set"), "expected a mapping of dotted path → value"))
+        sets = {}
+    base = _resolve_architecture_raw(ref["base"], ctx, (*loc, "base"), problems, chain)
+    if base is None or len(problems) > before:
+        return None
+    raw = copy.deepcopy(base[0])
+    for dotted, value in sets.items():
+        try:
+            set_dotted(raw, str(dotted), value, model=ArchitectureSpec)
+        except KeyError as exc:
+            problems.append(Problem(ctx.file, (*loc, "set", str(dotted)), str(exc.args[0])))
+    raw["name"] = ref.get("name") or f"{raw.get('name', 'architecture')}-variant"
+    if "description" in ref:
+        raw["description"] = ref["description"]
+    elif sets:
+        changes = ", ".join(f"{k} = {v}" for k, v in sets.items())
+        raw["description"] = f"{raw.get('description', '')} [variant: {changes}]".strip()
+    return raw, ctx.file, loc
+
+
+def _architecture(
+    ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
+) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
+    resolved = _resolve_architecture_raw(ref, ctx, loc, problems)
+    if resolved is None:
+        return None
+    raw, file, prefix = resolved
+    before = len(problems)
+    spec = validate_model(ArchitectureSpec, raw, file=file, prefix=prefix, problems=problems)
+    if spec is None or len(problems) > before:
+        return None
+    found = check_architecture(spec, file=file, prefix=prefix)
+    problems.extend(found)
+    return (spec, raw) if not found else None
+
+
+def load_architecture(
+    ref: Any,
+    *,
+    file: str | None = None,
+    base_dir: Path | None = None,
+    roots: Sequence[Path] | None = None,
+) -> ArchitectureSpec:
+    """Resolve and validate an architecture: built-in name, path, inline mapping or variant."""
+    problems: list[Problem] = []
+    result = _architecture(ref, _Ctx(file, base_dir or Path.cwd(), roots), (), problems)
+    if result is None:
+        raise UserError(problems or [Problem(file, (), "invalid architecture")])
+    return result[0]
+
+
+def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeSpec | None:
+    if ref is None:
+        ref = "ideal"
+    if isinstance(ref, str):
+        if _looks_like_path(ref):
+            path = (ctx.base_dir / ref).resolve()
+        else:
+            names = builtin_runtimes(ctx.roots)
+            if ref not in names:
+                problems.append(Problem(ctx.file, loc, f"unknown runtime {ref!r}{_suggest(ref, names)}"))
+                return None
+            path = names[ref]
+        try:
+            raw = read_yaml(path, what="runtime file")
+        except UserError as exc:
+            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.exists() else exc.problems)
+            return None
+        return validate_model(RuntimeSpec, raw, file=str(path), prefix=(), problems=problems)  # type: ignore[no-any-return]
+    if isinstance(ref, dict):
+        return validate_model(RuntimeSpec, ref, file=ctx.file, prefix=loc, problems=problems)  # type: ignore[no-any-return]
+    problems.append(Problem(ctx.file, loc, f"expected a runtime name, a path or a mapping, got {type(ref).__name__}"))
+    return None
+
+
+def load_runtime(
+    ref: Any = "ideal",
+    *,
+    file: str | None = None,
+    base_dir: Path | None = None,
+    roots: Sequence[Path] | None = None,
+) -> RuntimeSpec:
+    """Resolve and validate a runtime: built-in name (``ideal``, ``eager``, ``graphs``), path or mapping."""
+    problems: list[Problem] = []
+    spec = _runtime(ref, _Ctx(file, base_dir or Path.cwd(), roots), (), problems)
+    if spec is None:
+        raise UserError(problems or [Problem(file, (), "invalid runtime")])
+    return spec
+
+
+def load_architecture_file(path: Path) -> ArchitectureSpec:
+    """Validate one architecture YAML file (``hetsim validate``)."""
+    return load_architecture(str(path.resolve()))
+
+
+def load_runtime_file(path: Path) -> RuntimeSpec:
+    """Validate one runtime YAML file (``hetsim validate``)."""
+    return load_runtime(str(path.resolve()))

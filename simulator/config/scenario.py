@@ -1,0 +1,285 @@
+"""Scenarios: architectures × workloads, with a runtime, mapping overrides, a seed, sweeps and outputs.
+
+:func:`load_scenario` reads a file; :func:`scenario_from_dict` validates an already-parsed mapping
+(the sweep executor applies its overrides to the raw dict and calls it). Both collect every
+problem in the file before raising one :class:`~simulator.errors.UserError`.
+
+A :class:`ScenarioSpec` also carries ``resolved``: a JSON-able form with every default filled in,
+every architecture expanded (variants applied) and quantities written back with units, so the
+file written next to the results can be loaded again and gives the same runs.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
+from simulator.config.checks import check_mapping
+from simulator.config.loader import (
+    _architecture,
+    _Ctx,
+    _runtime,
+    read_yaml,
+    validate_model,
+    validation_problems,
+)
+from simulator.errors import Problem, UserError
+from simulator.units import DIMENSIONS, format_quantity
+from workloads.spec import WORKLOAD_ADAPTER, WorkloadSpec, workload_kinds
+
+Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
+#: Outputs written when a scenario does not say.
+DEFAULT_OUTPUTS: tuple[Output, ...] = ("table", "json", "csv")
+
+
+class ScenarioSpec(BaseModel):
+    """A validated scenario: every reference resolved, every default filled. Pure data."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    name: str = Field(description="identifier used for the output folder and reports")
+    description: str = Field("", description="what the scenario teaches")
+    runtime: RuntimeSpec = Field(description="software stack cost model")
+    architectures: tuple[ArchitectureSpec, ...] = Field(description="architectures to run, in order")
+    workloads: tuple[WorkloadSpec, ...] = Field(description="workloads to run on each architecture, in order")
+    mapping: dict[str, str] = Field(default_factory=dict, description="operator kind -> unit overrides")
+    seed: int = Field(0, description="default seed of every workload that does not set its own")
+    sweep: dict[str, tuple[Any, ...]] = Field(default_factory=dict, description="dotted path -> values")
+    outputs: tuple[Output, ...] = Field(DEFAULT_OUTPUTS, description="what to write")
+    timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
+    file: str | None = Field(None, description="the file it was loaded from, if any")
+    resolved: dict[str, Any] = Field(default_factory=dict, description="JSON-able resolved form")
+
+
+class VariantSpec(BaseModel):
+    """An architecture derived from another: ``set`` holds dotted paths into the base's YAML."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base: str | VariantSpec | ArchitectureSpec = Field(description="built-in name, path, or a mapping")
+    name: str | None = Field(None, description="name of the variant (default: '<base>-variant')")
+    description: str | None = Field(None, description="one line for humans")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="dotted path -> new value, e.g. memories.hbm.bandwidth"
+    )
+
+
+class _ScenarioTop(BaseModel):
+    """The scenario file's top level, with the nested sections checked separately."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="identifier used for the output folder and reports")
+    description: str = Field("", description="what the scenario teaches")
+    runtime: Any = Field("ideal", description="built-in name (ideal, eager, graphs), path, or inline mapping")
+    architectures: list[Any] = Field(min_length=1, description="built-in names, paths, inline mappings or variants")
+    workloads: list[Any] = Field(min_length=1, description="workload mappings, each with a kind")
+    mapping: dict[str, str] = Field(default_factory=dict, description="operator kind -> unit name overrides")
+    seed: int = Field(0, description="default seed of every workload that does not set its own")
+    sweep: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> list of values")
+    outputs: list[Output] = Field(list(DEFAULT_OUTPUTS), description="table, json, csv, plots, timeline, report")
+    timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
+
+
+class ScenarioFile(_ScenarioTop):
+    """The scenario file format, for JSON Schema (``hetsim schema``)."""
+
+    runtime: str | RuntimeSpec = Field("ideal", description="built-in name (ideal, eager, graphs), path, or mapping")
+    architectures: list[str | VariantSpec | ArchitectureSpec] = Field(
+        min_length=1, description="built-in names, paths, inline mappings or variants"
+    )
+    workloads: list[WorkloadSpec] = Field(min_length=1, description="workload mappings, each with a kind")  # type: ignore[assignment]
+
+
+def workload_classes() -> dict[str, type[BaseModel]]:
+    """Workload kind → its spec class, read from the ``WorkloadSpec`` union."""
+    union = typing.get_args(WorkloadSpec)[0] if typing.get_origin(WorkloadSpec) is typing.Annotated else WorkloadSpec
+    classes = typing.get_args(union) or (union,)
+    return {cls.model_fields["kind"].default: cls for cls in classes}
+
+
+def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
+    loc: tuple[str | int, ...] = ("workloads", index)
+    kinds = ", ".join(workload_kinds())
+    if not isinstance(raw, dict):
+        problems.append(Problem(ctx.file, loc, f"expected a mapping with a 'kind' ({kinds})"))
+        return None
+    data = dict(raw)
+    if "kind" not in data:
+        problems.append(Problem(ctx.file, (*loc, "kind"), f"required key is missing; kinds: {kinds}"))
+        return None
+    cls = workload_classes().get(data["kind"])
+    if cls is None:
+        problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {data['kind']!r}; kinds: {kinds}"))
+        return None
+    if data["kind"] == "trace" and isinstance(data.get("path"), str):
+        data["path"] = str((ctx.base_dir / data["path"]).resolve())
+    if "seed" not in data and "seed" in cls.model_fields:
+        data["seed"] = seed
+    try:
+        return WORKLOAD_ADAPTER.validate_python(data)
+    except Exception as exc:  # pydantic.ValidationError; ValueError from a model validator
+        from pydantic import ValidationError
+
+        if not isinstance(exc, ValidationError):
+            raise
+        for problem in validation_problems(exc, file=ctx.file, prefix=(), model=cls):
+            path = problem.path[1:] if problem.path[:1] == (data["kind"],) else problem.path
+            problems.append(Problem(problem.file, loc + tuple(path), problem.message))
+        return None
+
+
+def scenario_from_dict(
+    data: Any, *, file: str | None = None, base_dir: Path | None = None, roots: Sequence[Path] | None = None
+) -> ScenarioSpec:
+    """Validate a parsed scenario mapping; relative paths inside resolve against ``base_dir``."""
+    ctx = _Ctx(file, base_dir or Path.cwd(), roots)
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        raise UserError(
+            [Problem(file, (), "a scenario file must be a YAML mapping with name, architectures, workloads")]
+        )
+    top = validate_model(_ScenarioTop, data, file=file, prefix=(), problems=problems)
+    runtime = _runtime(data.get("runtime", "ideal"), ctx, ("runtime",), problems)
+
+    architectures: list[ArchitectureSpec] = []
+    raw_architectures = data.get("architectures")
+    for i, ref in enumerate(raw_architectures if isinstance(raw_architectures, list) else []):
+        result = _architecture(ref, ctx, ("architectures", i), problems)
+        if result is not None:
+            architectures.append(result[0])
+    seen: dict[str, int] = {}
+    for i, arch in enumerate(architectures):
+        if arch.name in seen:
+            problems.append(
+                Problem(
+                    file,
+                    ("architectures", i),
+                    f"duplicate architecture name {arch.name!r}; give variants their own 'name'",
+                )
+            )
+        seen[arch.name] = i
+
+    seed = data.get("seed", 0) if isinstance(data.get("seed", 0), int) else 0
+    workloads = []
+    raw_workloads = data.get("workloads")
+    for i, raw in enumerate(raw_workloads if isinstance(raw_workloads, list) else []):
+        spec = _workload(raw, index=i, ctx=ctx, seed=seed, problems=problems)
+        if spec is not None:
+            workloads.append(spec)
+    labels: dict[str, int] = {}
+    for i, spec in enumerate(workloads):
+        if spec.label in labels:
+            problems.append(Problem(file, ("workloads", i), f"duplicate workload name {spec.label!r}; add a 'name'"))
+        labels[spec.label] = i
+
+    if top is not None:
+        for arch in architectures:
+            problems.extend(check_mapping(top.mapping, arch, file=file, prefix=("mapping",)))
+        for path, values in top.sweep.items():
+            if not values:
+                problems.append(Problem(file, ("sweep", path), "expected a non-empty list of values"))
+    if problems or top is None or runtime is None:
+        raise UserError(_unique(problems) or [Problem(file, (), "invalid scenario")])
+
+    resolved = {
+        "name": top.name,
+        "description": top.description,
+        "runtime": to_yaml_data(runtime),
+        "architectures": [to_yaml_data(a) for a in architectures],
+        "workloads": [w.model_dump(mode="json", by_alias=True) for w in workloads],
+        "mapping": dict(top.mapping),
+        "seed": top.seed,
+        "sweep": {k: list(v) for k, v in top.sweep.items()},
+        "outputs": list(top.outputs),
+        "timeline_limit": top.timeline_limit,
+    }
+    return ScenarioSpec(
+        name=top.name,
+        description=top.description,
+        runtime=runtime,
+        architectures=tuple(architectures),
+        workloads=tuple(workloads),
+        mapping=dict(top.mapping),
+        seed=top.seed,
+        sweep={k: tuple(v) for k, v in top.sweep.items()},
+        outputs=tuple(top.outputs),
+        timeline_limit=top.timeline_limit,
+        file=file,
+        resolved=resolved,
+    )
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> ScenarioSpec:
+    """Read, validate and resolve a scenario file (built-in scenario names also work)."""
+    from simulator.config.loader import find_scenario
+
+    found = find_scenario(path, roots)
+    data = read_yaml(found, what="scenario file")
+    return scenario_from_dict(data, file=str(found), base_dir=found.resolve().parent, roots=roots)
+
+
+# --------------------------------------------------------------------------------------------
+# specs back to YAML-able data (quantities with units)
+
+
+def _dimension_of(metadata: Sequence[Any]) -> str | None:
+    for meta in metadata:
+        if isinstance(meta, WithJsonSchema) and meta.json_schema:
+            text = str(meta.json_schema.get("description", ""))
+            for dim in DIMENSIONS:
+                if text.startswith(f"{dim.replace('_', ' ')} with a unit"):
+                    return dim
+    return None
+
+
+def _dimension(annotation: Any) -> str | None:
+    """The quantity dimension of a field annotation built by :mod:`simulator.config.quantities`."""
+    if typing.get_origin(annotation) is typing.Annotated:
+        return _dimension_of(annotation.__metadata__) or _dimension(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType):
+        for arg in typing.get_args(annotation):
+            dim = _dimension(arg)
+            if dim:
+                return dim
+    return None
+
+
+def _with_unit(value: Any, dim: str) -> Any:
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return 0 if value == 0 else format_quantity(float(value), dim, digits=12)
+    return value
+
+
+def to_yaml_data(model: BaseModel) -> dict[str, Any]:
+    """A spec as the YAML mapping a user would write: aliases as keys, quantities with units."""
+    out: dict[str, Any] = {}
+    for name, info in type(model).model_fields.items():
+        value = getattr(model, name)
+        key = info.alias or name
+        annotation = info.annotation
+        origin = typing.get_origin(annotation)
+        if isinstance(value, BaseModel):
+            out[key] = to_yaml_data(value)
+        elif isinstance(value, Mapping):
+            value_type = typing.get_args(annotation)[1] if origin is dict else None
+            dim = _dimension(value_type) if value_type is not None else None
+            out[key] = {
+                str(k): to_yaml_data(v) if isinstance(v, BaseModel) else (_with_unit(v, dim) if dim else v)
+                for k, v in value.items()
+            }
+        elif isinstance(value, tuple | list):
+            out[key] = [to_yaml_data(v) if isinstance(v, BaseModel) else v for v in value]
+        else:
+            dim = _dimension_of(info.metadata) or _dimension(annotation)
+            out[key] = _with_unit(value, dim) if dim and value is not None else value
+    return out
