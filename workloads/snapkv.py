@@ -1,0 +1,174 @@
+"""SnapKV traces (Li et al. 2024, arXiv 2404.14469; FasterDecoding/SnapKV ``e216ddc``).
+
+Prefill as ``baseline``; in every layer, after the prefill attention, the selection of
+``SnapKVCluster.update_kv`` (papers.md §2.1) with its real cost, phase ``snapkv_select``:
+
+1. (GQA, per query head) ``repeat_kv``: K and V expanded to all query heads (the reference calls
+   it *before* compression, "[SnapKV] move to ahead"), a ``gather`` writing an activation;
+2. observation-window attention: the last W queries against all P keys, per head (``matmul``,
+   B = batch·heads, M = W, N = P, K = head_dim);
+3. causal mask inside the window and softmax in fp32 (``softmax``, 5 FLOPs/score, assumption);
+4. voting: sum over the W window queries for each of the P−W prefix positions (``elementwise``);
+   with ``per_kv_head`` the scores of the query heads of a group are summed as well;
+5. 1-D pooling, kernel k, stride 1, padding k//2 (``pool``, k FLOPs per output);
+6. per-head top-(C−W) (``topk``, int64 indices);
+7. ``gather`` of K and V at the indices plus the window's own K/V into ``kv_snap.L{i}`` (class
+   ``kv_cache``, heads_stored·C tokens), freeing ``kv.L{i}``.
+
+Decode then appends each new token to ``kv_snap.L{i}`` and attends over C + generated tokens.
+``heads_stored`` = ``num_attention_heads`` (reference behaviour for GQA, papers.md §2.1 GQA detail)
+or ``num_key_value_heads`` with ``per_kv_head: true``.
+
+If P < C nothing is compressed (the reference's ``q_len < max_capacity_prompt`` check) and the
+trace is the baseline trace (same tensors, same FLOPs and bytes). At P = C the reference still runs
+the selection (cost paid, nothing dropped); for a GQA model in per-query-head mode the cache then
+grows to all query heads, as the reference's would. Modelling assumption: when nothing is
+compressed we keep the baseline's per-KV-head cache, although the reference's moved ``repeat_kv``
+stores query heads in any case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from workloads.llm import (
+    TOKEN_ID_BYTES,
+    Emitter,
+    LLMSpecBase,
+    decode_plan,
+    emit_sample,
+    prefill_plan,
+    transformer_pass,
+)
+from workloads.models import TransformerConfig
+from workloads.trace import Operator, TensorRef, Trace
+
+#: Softmax FLOPs per score (max, subtract, exp, sum, divide): a stated assumption.
+SOFTMAX_FLOPS = 5
+#: SnapKV computes the observation-window softmax in fp32 (papers.md §2.1 step 2).
+SCORE_BYTES = 4
+
+
+class SnapKVSpec(LLMSpecBase):
+    """SnapKV: compress each layer's prompt KV cache to ``capacity`` entries per head at prefill."""
+
+    kind: Literal["snapkv"] = "snapkv"
+    window: int = Field(32, ge=1, description="observation window W (model default 32, `init_snapkv`, papers.md §2.1)")
+    capacity: int = Field(
+        2048, ge=2, description="max_capacity_prompt C: KV entries kept per head (model default 2048, papers.md §2.1)"
+    )
+    kernel: int = Field(5, ge=1, description="pooling kernel size k (model default 5, papers.md §2.1)")
+    pooling: Literal["avgpool", "maxpool"] = Field(
+        "avgpool", description="clustering pool (model default avgpool, papers.md §2.1; LongBench used maxpool k=7)"
+    )
+    per_kv_head: bool = Field(
+        False, description="select and store per KV head (GQA groups vote together) instead of per query head as the "
+        "reference code does"
+    )
+
+    @model_validator(mode="after")
+    def _check_capacity(self) -> SnapKVSpec:
+        if self.capacity <= self.window:
+            raise ValueError(f"capacity(={self.capacity}) must exceed window(={self.window})")
+        return self
+
+    @property
+    def compresses(self) -> bool:
+        """Whether the selection runs (the reference skips it when q_len < max_capacity_prompt)."""
+        return self.prompt_tokens >= self.capacity
+
+    def stored_heads(self, cfg: TransformerConfig) -> int:
+        """Heads per token in the compressed cache."""
+        return cfg.num_kv_heads if self.per_kv_head else cfg.num_heads
+
+
+def build_snapkv(spec: SnapKVSpec) -> Trace:
+    """Trace of prefill + per-layer SnapKV selection + decode over the compressed cache."""
+    cfg = spec.config
+    b, p, w, c, k = spec.batch, spec.prompt_tokens, spec.window, spec.capacity, spec.kernel
+    hs = spec.stored_heads(cfg)
+    h, kvh, hd = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
+    header = spec.header(
+        "snapkv", window=w, capacity=c, kernel=k, pooling=spec.pooling, per_kv_head=spec.per_kv_head,
+        compressed=spec.compresses, stored_heads=hs if spec.compresses else kvh,
+    )
+
+    def operators() -> Iterator[Operator]:
+        em = Emitter(spec.dtype, spec.wdtype)
+        gathers: dict[int, int] = {}
+        ph = "snapkv_select"
+
+        def select(i: int, q_op: int, kv_op: int) -> int:
+            tag = f"L{i}.snapkv."
+            src, src_heads, src_dep = f"kv.L{i}", kvh, kv_op
+            src_cls = "kv_cache"
+            if not spec.per_kv_head and kvh != h:
+                src_dep = em.emit(
+                    tag + "repeat_kv", "gather", ph, 0, (em.kv(src, 2 * b * p * kvh * hd),),
+                    (em.act(f"kv_rep.L{i}", 2 * b * p * h * hd),), (kv_op,), {"M": b * p, "N": 2 * h * hd},
+                )
+                src, src_heads, src_cls = f"kv_rep.L{i}", h, "activation"
+
+            def src_ref(tokens: int, parts: int) -> TensorRef:
+                elems = parts * b * tokens * src_heads * hd
+                return em.kv(src, elems) if src_cls == "kv_cache" else em.act(src, elems)
+
+            scores = b * h * w * p
+            att = em.emit(
+                tag + "window_attention", "matmul", ph, 2 * scores * hd,
+                (em.act("q_rot", b * w * h * hd), src_ref(p, 1)),
+                (em.act("snap_scores", scores, "fp32"),), (q_op, src_dep), {"B": b * h, "M": w, "N": p, "K": hd},
+            )
+            sm = em.emit(
+                tag + "softmax", "softmax", ph, SOFTMAX_FLOPS * scores, (em.act("snap_scores", scores, "fp32"),),
+                (em.act("snap_probs", scores, "fp32"),), (att,), {"M": b * h * w, "N": p}, dtype="fp32",
+            )
+            prefix = p - w
+            vote_flops = b * h * w * prefix + (b * (h - kvh) * prefix if spec.per_kv_head else 0)
+            vote = em.emit(
+                tag + "vote", "elementwise", ph, vote_flops, (em.act("snap_probs", b * h * w * prefix, "fp32"),),
+                (em.act("snap_votes", b * hs * prefix, "fp32"),), (sm,), {"M": b * hs, "N": prefix}, dtype="fp32",
+            )
+            pool = em.emit(
+                tag + spec.pooling, "pool", ph, k * b * hs * prefix, (em.act("snap_votes", b * hs * prefix, "fp32"),),
+                (em.act("snap_pooled", b * hs * prefix, "fp32"),), (vote,),
+                {"M": b * hs, "N": prefix, "R": k, "stride": 1}, dtype="fp32",
+            )
+            keep = c - w
+            tk = em.emit(
+                tag + "topk", "topk", ph, b * hs * prefix, (em.act("snap_pooled", b * hs * prefix, "fp32"),),
+                (em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES),), (pool,),
+                {"M": b * hs, "N": prefix, "K": keep},
+            )
+            elems = 2 * b * hs * hd
+            reads = (em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES),
+                     em.kv(src, elems * c) if src_cls == "kv_cache" else em.act(src, elems * c))
+            gathers[i] = em.emit(
+                tag + "gather", "gather", ph, 0, reads, (em.kv(f"kv_snap.L{i}", elems * c),), (tk, src_dep),
+                {"M": b * hs, "N": c, "K": 2 * hd}, frees=(f"kv.L{i}",),
+            )
+            return gathers[i]
+
+        plan = prefill_plan(cfg, b, p, select if spec.compresses else None)
+        res = yield from transformer_pass(em, cfg, plan)
+        tok = emit_sample(em, cfg, "prefill", 0, b, res.logits, 1.0)
+        yield from em.drain()
+        for step in range(1, spec.generate_tokens):
+            if spec.compresses:
+                dp = decode_plan(cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs)
+                if step == 1:  # the first decode step reads what the selection gathered
+                    dp = replace(dp, kv_dep=gathers.get)
+            else:
+                dp = decode_plan(cfg, b, step, p + step - 1, tok)
+            res = yield from transformer_pass(em, cfg, dp)
+            tok = emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
+            yield from em.drain()
+
+    return Trace(header, operators)
+
+
+__all__ = ["SnapKVSpec", "build_snapkv"]
