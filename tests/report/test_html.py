@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from simulator.metrics.result import ScenarioResult
+from simulator.report.html import render_html, write_html
+
+
+def test_report_is_self_contained(tmp_path: Path, scenario: ScenarioResult) -> None:
+    path = write_html(scenario, tmp_path / "out" / "report.html")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    # no external assets: every src/href is a data: URI or an in-page anchor
+    refs = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", text)
+    assert refs
+    assert all(r.startswith(("data:", "#")) for r in refs), [r for r in refs if not r.startswith(("data:", "#"))]
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?https?:""", text)
+    assert "<link " not in text and "<script" not in text and "@import" not in text
+
+
+def test_report_has_tables_images_and_sections(scenario: ScenarioResult) -> None:
+    text = render_html(scenario)
+    assert text.count("<table>") >= 5
+    images = re.findall(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"', text)
+    # energy, latency, comparison, and a Gantt + roofline per run
+    assert len(images) == 3 + 2 * len(scenario.runs)
+    for heading in ("Summary", "Comparison", "Runs", "Model assumptions", "Resolved scenario"):
+        assert f">{heading}</h2>" in text
+    assert "chip-a" in text and "skynet" in text
+    # model assumptions: sources and energy numbers of the resolved architecture
+    assert "Horowitz, ISSCC 2014" in text
+    assert "read energy 3.9 pJ/bit" in text
+    assert "No sources given" in text  # chip-b has none
+    # resolved scenario as YAML
+    assert "architectures:" in text and "name: synthetic" in text
+
+
+def test_single_run_has_no_comparison(single: ScenarioResult) -> None:
+    text = render_html(single)
+    assert ">Comparison</h2>" not in text
+    assert ">Summary</h2>" in text
+
+
+def test_html_escapes_names(make_run_fn) -> None:
+    result = ScenarioResult("<x>", (make_run_fn("a<b>", "w&x", n_ops=0),))
+    text = render_html(result)
+    assert "a&lt;b&gt;" in text and "w&amp;x" in text
+    assert "a<b>" not in text
+    assert "hetsim report — &lt;x&gt;" in text
