@@ -328,3 +328,8 @@ def write_html(result: ScenarioResult, path: str | Path, *, figures: Mapping[str
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_html(result, figures=figures), encoding="utf-8")
     return out
+
+
+def write_report(result: ScenarioResult, out_dir: str | Path) -> Path:
+    """Write ``<out_dir>/report.html`` (the runner's ``report`` output); returns the path."""
+    return write_html(result, Path(out_dir) / "report.html")

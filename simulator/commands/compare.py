@@ -1,0 +1,48 @@
+"""``hetsim compare SCENARIO [-o DIR]``: run a scenario and compare its runs side by side.
+
+Prints one row per metric (latency, TTFT, TPOT, tokens/s, FPS, energy and its split, energy per
+token or frame, roofline) and one column per architecture × workload run, with ratios to the
+first column; writes ``compare.csv``, ``compare.json`` and the comparison plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``compare`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "compare", help="compare a scenario's runs side by side (table, ratios, plots)", description=__doc__
+    )
+    parser.add_argument("scenario", help="scenario YAML file (or the name of a built-in scenario)")
+    parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default: out/<scenario name>)")
+    parser.add_argument("--no-plots", action="store_true", help="write only compare.csv and compare.json")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, run, print the comparison, write it."""
+    from simulator.config import load_scenario
+    from simulator.report.compare import rich_table, write_comparison
+    from simulator.runner import run_scenario
+
+    spec = load_scenario(args.scenario)
+    out = args.out if args.out is not None else Path("out") / spec.name
+    console = Console(stderr=True, quiet=args.quiet)
+
+    def progress(done: int, total: int, label: str) -> None:
+        if done < total:
+            console.print(f"[dim][{done + 1}/{total}][/dim] {label}")
+
+    result = run_scenario(spec, progress=progress)
+    if not args.quiet:
+        Console().print(rich_table(result))
+    written = write_comparison(result, out, with_plots=not args.no_plots)
+    console.print(f"wrote {len(written)} files to {out}")
+    return 0
