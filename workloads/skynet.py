@@ -111,6 +111,7 @@ def build_skynet(spec: SkyNetSpec) -> Trace:
     }
 
     def operators() -> Iterator[Operator]:
-        yield from skynet_operators(CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch), spec.height, spec.width)
+        nb = CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch)
+        yield from skynet_operators(nb, spec.height, spec.width)
 
     return Trace(header, operators)

@@ -12,12 +12,29 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter
 
 from workloads.gemm import GemmSpec, build_gemm
+from workloads.io import TraceFileSpec, build_trace_file
+from workloads.llm import BaselineSpec, build_baseline
+from workloads.medusa import MedusaSpec, build_medusa
+from workloads.onnx_import import OnnxSpec, build_onnx
+from workloads.resnet import ResNetSpec, build_resnet
+from workloads.skynet import SkyNetSpec, build_skynet
+from workloads.snapkv import SnapKVSpec, build_snapkv
 from workloads.trace import Trace
 
-WorkloadSpec = Annotated[GemmSpec, Field(discriminator="kind")]
+WorkloadSpec = Annotated[
+    GemmSpec | BaselineSpec | MedusaSpec | SnapKVSpec | SkyNetSpec | ResNetSpec | TraceFileSpec | OnnxSpec,
+    Field(discriminator="kind"),
+]
 
 _BUILDERS: dict[type[Any], Callable[[Any], Trace]] = {
     GemmSpec: build_gemm,
+    BaselineSpec: build_baseline,
+    MedusaSpec: build_medusa,
+    SnapKVSpec: build_snapkv,
+    SkyNetSpec: build_skynet,
+    ResNetSpec: build_resnet,
+    TraceFileSpec: build_trace_file,
+    OnnxSpec: build_onnx,
 }
 
 WORKLOAD_ADAPTER: TypeAdapter[WorkloadSpec] = TypeAdapter(WorkloadSpec)
