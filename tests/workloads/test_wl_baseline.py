@@ -1,0 +1,121 @@
+"""Baseline LLM trace: FLOPs and bytes against independent arithmetic, structure, streaming."""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections import Counter, defaultdict
+
+import pytest
+from pydantic import ValidationError
+
+from workloads.llm import BaselineSpec, build_baseline
+from workloads.models import load_model
+
+
+def _step_ops(spec: BaselineSpec, step: int) -> list:
+    return [op for op in build_baseline(spec) if op.step == step]
+
+
+def test_llama2_7b_decode_flops_per_token() -> None:
+    spec = BaselineSpec(model="llama-2-7b", prompt_tokens=1023, generate_tokens=3)
+    cfg = load_model("llama-2-7b")
+    d, layers = cfg.hidden_size, cfg.num_layers
+    ops = _step_ops(spec, 1)  # kv_len = 1023 cached + 1 new = 1024 keys
+    keys = 1024
+    matmul_params = layers * (cfg.attention_params + cfg.mlp_params) + cfg.lm_head_params
+    matmul = sum(op.flops for op in ops if op.kind == "matmul")
+    attention = sum(op.flops for op in ops if op.kind == "attention")
+    assert matmul == 2 * matmul_params
+    assert attention == 4 * layers * d * keys
+    total = sum(op.flops for op in ops)
+    expected = 2 * matmul_params + 4 * layers * d * keys
+    assert total == pytest.approx(expected, rel=5e-3)  # small vector ops on top
+    assert total == pytest.approx(13.75e9, rel=1e-2)
+
+
+def test_decode_weight_bytes_equal_model_size_minus_embedding() -> None:
+    spec = BaselineSpec(model="llama-2-7b", prompt_tokens=16, generate_tokens=2, weight_dtype="int4")
+    cfg = load_model("llama-2-7b")
+    ops = _step_ops(spec, 1)
+    weight_bytes = sum(t.bytes for op in ops for t in op.reads if t.cls == "weight")
+    non_embedding = cfg.params - cfg.embedding_params
+    assert weight_bytes == pytest.approx(non_embedding / 2 + cfg.hidden_size / 2, rel=1e-6)
+    kv_read = sum(t.bytes for op in ops if op.kind == "attention" for t in op.reads if t.cls == "kv_cache")
+    assert kv_read == 2 * cfg.num_layers * 17 * cfg.kv_dim * 2  # fp16 K and V of 17 tokens
+
+
+def test_structure_and_tokens(tiny_model: dict) -> None:
+    spec = BaselineSpec(model=tiny_model, prompt_tokens=7, generate_tokens=5, batch=3)
+    ops = list(build_baseline(spec))
+    header = build_baseline(spec).header
+    assert header["tokens_per_sequence"] == 5 and header["batch"] == 3
+    samples = [op for op in ops if op.kind == "sample"]
+    assert [op.tokens for op in samples] == [1.0] * 5
+    assert samples[0].phase == "prefill" and {op.phase for op in samples[1:]} == {"decode"}
+    kinds = Counter(op.kind for op in ops if op.step == 2)
+    assert kinds["attention"] == kinds["kv_write"] == 2
+    assert kinds["matmul"] == 2 * 7 + 1
+    prefill_lm = next(op for op in ops if op.name == "lm_head")
+    assert prefill_lm.dims["M"] == 3  # last position only, per sequence
+    att = next(op for op in ops if op.kind == "attention" and op.step == 0)
+    assert dict(att.dims) == {"B": 3 * 8, "M": 7, "N": 7, "K": 8}
+    att = next(op for op in ops if op.kind == "attention" and op.step == 4)
+    assert att.dims["N"] == 7 + 4
+
+
+def test_deps_are_consumed_producers(tiny_model: dict) -> None:
+    ops = list(build_baseline(BaselineSpec(model=tiny_model, prompt_tokens=4, generate_tokens=3)))
+    by_id = {op.id: op for op in ops}
+    assert [op.id for op in ops] == list(range(len(ops)))
+    for op in ops:
+        for dep in op.deps:
+            assert dep < op.id and dep in by_id
+        assert op.flops >= 0 and op.bytes_read >= 0 and op.bytes_written >= 0
+    # every decode step starts from the previous step's sample
+    embeds = [op for op in ops if op.kind == "embedding" and op.step > 0]
+    for e in embeds:
+        assert by_id[e.deps[0]].kind == "sample"
+    # the attention depends on the RoPE and the cache write of its layer
+    for op in ops:
+        if op.kind == "attention":
+            assert {by_id[d].kind for d in op.deps} == {"elementwise", "kv_write"}
+
+
+def test_kv_cache_grows_by_written_bytes(tiny_model: dict) -> None:
+    ops = list(build_baseline(BaselineSpec(model=tiny_model, prompt_tokens=10, generate_tokens=4)))
+    written: dict[str, int] = defaultdict(int)
+    for op in ops:
+        for t in op.writes:
+            if t.cls == "kv_cache":
+                written[t.tensor] += t.bytes
+    kv_dim = 2 * 8  # 2 kv heads × head_dim 8
+    assert written["kv.L0"] == 2 * (10 + 3) * kv_dim * 2
+
+
+def test_streamed_generator_for_large_g() -> None:
+    spec = BaselineSpec(model="lwm-text-chat-1m", prompt_tokens=128, generate_tokens=500_000)
+    it = iter(build_baseline(spec))
+    assert inspect.isgenerator(it)
+    first = list(itertools.islice(it, 50))
+    assert len(first) == 50
+
+
+def test_gptj_parallel_block() -> None:
+    spec = BaselineSpec(model="gpt-j-6b", prompt_tokens=8, generate_tokens=2)
+    cfg = load_model("gpt-j-6b")
+    ops = _step_ops(spec, 1)
+    matmul = sum(op.flops for op in ops if op.kind == "matmul")
+    biases = cfg.num_layers * (cfg.intermediate_size + cfg.hidden_size) + cfg.vocab_size
+    assert matmul == 2 * (cfg.num_layers * (cfg.attention_params + cfg.mlp_params - cfg.intermediate_size
+                                             - cfg.hidden_size) + cfg.vocab_size * cfg.hidden_size) + biases
+    assert not any(op.kind == "norm" and "mlp_norm" in op.name for op in ops)
+
+
+def test_validation_messages() -> None:
+    with pytest.raises(ValidationError, match="max_position_embeddings"):
+        BaselineSpec(model="llama-2-7b", prompt_tokens=4096, generate_tokens=1)
+    with pytest.raises(ValidationError, match="built-in"):
+        BaselineSpec(model="llama-9", prompt_tokens=4, generate_tokens=1)
+    with pytest.raises(ValidationError, match="extra"):
+        BaselineSpec(model="llama-2-7b", prompt_tokens=4, generate_tokens=1, promt=3)  # type: ignore[call-arg]
