@@ -359,11 +359,11 @@ def _resolve_variant(
 def _architecture(
     ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
 ) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
+    before = len(problems)
     resolved = _resolve_architecture_raw(ref, ctx, loc, problems)
-    if resolved is None:
+    if resolved is None or len(problems) > before:
         return None
     raw, file, prefix = resolved
-    before = len(problems)
     spec = validate_model(ArchitectureSpec, raw, file=file, prefix=prefix, problems=problems)
     if spec is None or len(problems) > before:
         return None

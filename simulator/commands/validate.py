@@ -1,0 +1,77 @@
+"""``hetsim validate FILE...``: check architecture, scenario or runtime YAML files without running them.
+
+The kind of file is detected from its keys. Exit code 0 when every file is valid, 2 otherwise; every
+problem of every file is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from simulator.config.loader import load_architecture, load_runtime, read_yaml
+from simulator.config.scenario import scenario_from_dict
+from simulator.errors import Problem, UserError
+
+_SCENARIO_KEYS = {"workloads", "architectures"}
+_ARCHITECTURE_KEYS = {"compute_units", "memories", "base"}
+_RUNTIME_KEYS = {"per_kernel_overhead", "kernels_per_op", "sync_on"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``validate`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "validate", help="check YAML files (architecture, scenario, runtime)", description=__doc__
+    )
+    parser.add_argument("files", nargs="+", type=Path, help="YAML files to check")
+    parser.set_defaults(handler=run)
+
+
+def detect(data: Any, path: Path) -> str:
+    """``scenario``, ``architecture`` or ``runtime`` from a parsed file's keys."""
+    if isinstance(data, dict):
+        keys = set(data)
+        if keys & _SCENARIO_KEYS:
+            return "scenario"
+        if keys & _ARCHITECTURE_KEYS:
+            return "architecture"
+        if keys & _RUNTIME_KEYS or path.parent.name == "runtimes":
+            return "runtime"
+    raise UserError(
+        [
+            Problem(
+                str(path),
+                (),
+                "cannot tell what this file is: a scenario has 'architectures' and 'workloads', an architecture "
+                "has 'compute_units' and 'memories' (or 'base'), a runtime has 'per_kernel_overhead'",
+            )
+        ]
+    )
+
+
+def validate_file(path: Path) -> str:
+    """Validate one file; returns a one-line summary or raises :class:`UserError`."""
+    data = read_yaml(path)
+    kind = detect(data, path)
+    if kind == "scenario":
+        spec = scenario_from_dict(data, file=str(path), base_dir=path.resolve().parent)
+        return f"scenario {spec.name!r}: {len(spec.architectures)} architectures × {len(spec.workloads)} workloads"
+    if kind == "architecture":
+        arch = load_architecture(str(path.resolve()))
+        return f"architecture {arch.name!r}: {len(arch.compute_units)} units, {len(arch.memories)} memories"
+    runtime = load_runtime(str(path.resolve()))
+    return f"runtime {runtime.name!r}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate every file; report all problems; exit 2 if any file is invalid."""
+    failed = 0
+    for path in args.files:
+        try:
+            print(f"ok  {path}  ({validate_file(path)})")
+        except UserError as exc:
+            failed += 1
+            print(f"hetsim: error: {exc.render()}", file=sys.stderr)
+    return 2 if failed else 0

@@ -1,0 +1,107 @@
+"""Scenario → runs → results on disk. The only module of the simulator that writes files.
+
+:func:`run_scenario` runs every architecture × workload pair in a fixed order (architectures
+outer, workloads inner, both in file order) through :func:`simulator.engine.simulate`;
+:func:`write_results` writes ``results.json``, ``results.csv`` and ``scenario.resolved.yaml`` (plus
+plots and a timeline when the scenario's ``outputs`` ask for them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import yaml
+
+from simulator.config.scenario import ScenarioSpec
+from simulator.metrics.result import RunResult, ScenarioResult
+from simulator.report.writers import results_csv, results_json
+from workloads.spec import build_trace
+
+#: ``progress(done, total, label)`` is called before each run (done = runs finished so far) and once at the end.
+Progress = Callable[[int, int, str], None]
+
+
+def hetsim_version() -> str:
+    """The installed package version (the source tree's when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("hetsim")
+    except PackageNotFoundError:
+        return "0.1.0"
+
+
+def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> ScenarioResult:
+    """Run every architecture × workload of ``spec`` and collect the results in order."""
+    from simulator.engine import simulate
+
+    pairs = [(arch, workload) for arch in spec.architectures for workload in spec.workloads]
+    timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
+    runs: list[RunResult] = []
+    for done, (arch, workload) in enumerate(pairs):
+        if progress is not None:
+            progress(done, len(pairs), f"{arch.name} · {workload.label}")
+        trace = build_trace(workload)
+        runs.append(
+            simulate(
+                arch,
+                trace,
+                spec.runtime,
+                mapping=spec.mapping or None,
+                workload=workload.label,
+                timeline_limit=timeline_limit,
+            )
+        )
+    if progress is not None:
+        progress(len(pairs), len(pairs), "done")
+    return ScenarioResult(scenario=spec.name, runs=tuple(runs), resolved=spec.resolved, hetsim_version=hetsim_version())
+
+
+def resolved_yaml(result: ScenarioResult) -> str:
+    """The resolved scenario as YAML (loads again with ``hetsim run``)."""
+    header = "# Resolved scenario: every default filled in, every architecture expanded. Written by hetsim.\n"
+    return header + yaml.safe_dump(dict(result.resolved), sort_keys=False, allow_unicode=True)
+
+
+def write_results(
+    result: ScenarioResult, out_dir: str | Path, *, outputs: Sequence[str] = ("json", "csv")
+) -> list[Path]:
+    """Write the result files into ``out_dir`` (created if needed); returns the paths written.
+
+    ``results.json`` and ``results.csv`` when ``json``/``csv`` are in ``outputs``; always
+    ``scenario.resolved.yaml``; ``plots`` → PNG/SVG figures; ``timeline``/``report`` → ``timeline.json``
+    (Perfetto) and, when the HTML report module is present, ``report.html``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+
+    def save(name: str, text: str) -> None:
+        path = out / name
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+
+    if "json" in outputs:
+        save("results.json", results_json(result))
+    if "csv" in outputs:
+        save("results.csv", results_csv(result))
+    save("scenario.resolved.yaml", resolved_yaml(result))
+    if "plots" in outputs or "report" in outputs:
+        from simulator.report.plots import write_plots
+
+        written += write_plots(result, out)
+    if "timeline" in outputs or "report" in outputs:
+        from simulator.report.timeline import write_timeline
+
+        written.append(write_timeline(result, out / "timeline.json"))
+    if "report" in outputs:
+        try:
+            from simulator.report import html
+        except ImportError:
+            html = None  # type: ignore[assignment]
+        writer = getattr(html, "write_report", None)
+        if callable(writer):
+            path = writer(result, out)
+            written += list(path) if isinstance(path, list | tuple) else [Path(path)]
+    return written

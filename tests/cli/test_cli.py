@@ -1,0 +1,212 @@
+"""``main([...])`` end to end: results files, exit codes, one-paragraph errors, every subcommand."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simulator.cli import COMMANDS, main
+from simulator.config.loader import REPO_ROOT
+
+RUN_KEYS = {
+    "architecture", "workload", "kind", "latency_s", "ttft_s", "tpot_s", "tokens_per_s", "fps", "energy_j",
+    "energy_by_component_j", "latency_by_category_s", "peak_memory_bytes", "roofline_latency_s", "operators",
+    "events", "wall_s",
+}  # fmt: skip
+CSV_KEYS = [
+    "architecture", "workload", "kind", "latency_s", "ttft_s", "tpot_s", "tokens_per_s", "fps", "energy_total_j",
+    "energy_compute_j", "energy_data_movement_j", "energy_static_j", "roofline_latency_s", "operators", "events",
+    "wall_s",
+]  # fmt: skip
+
+
+def write(path: Path, data: Any) -> Path:
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def gemm_scenario(tmp_path: Path) -> Path:
+    return write(
+        tmp_path / "gemm.yaml",
+        {
+            "name": "gemm-demo",
+            "architectures": [
+                "a100-80gb",
+                {"base": "a100-80gb", "name": "a100-2x-hbm", "set": {"memories.hbm.bandwidth": "4.078 TB/s"}},
+            ],
+            "workloads": [{"kind": "gemm", "M": 16, "N": 1024, "K": 1024, "repeat": 2}],
+        },
+    )
+
+
+def assert_one_paragraph_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.startswith("hetsim: error:")
+    assert "\n\n" not in err.strip()
+    for needle in needles:
+        assert needle in err
+    return err
+
+
+def test_run_writes_results(gemm_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    assert main(["run", str(gemm_scenario), "-o", str(out)]) == 0
+    stdout = capsys.readouterr().out
+    assert "a100-2x-hbm" in stdout and "gemm-demo" in stdout
+    document = json.loads((out / "results.json").read_text())
+    assert set(document) == {"hetsim_version", "scenario", "runs"}
+    assert document["scenario"] == "gemm-demo"
+    assert [run["architecture"] for run in document["runs"]] == ["a100-80gb", "a100-2x-hbm"]
+    for run in document["runs"]:
+        assert set(run) >= RUN_KEYS
+        assert set(run["energy_j"]) == {"total", "compute", "data_movement", "static"}
+        assert run["latency_s"] >= run["roofline_latency_s"] > 0
+    with (out / "results.csv").open() as handle:
+        reader = csv.DictReader(handle)
+        assert reader.fieldnames == CSV_KEYS
+        rows = list(reader)
+    assert len(rows) == 2 and rows[0]["ttft_s"] == ""
+    resolved = yaml.safe_load((out / "scenario.resolved.yaml").read_text())
+    assert resolved["architectures"][1]["memories"]["hbm"]["bandwidth"] == "4.078 TB/s"
+    # the resolved scenario runs again and gives the same numbers
+    again = tmp_path / "again"
+    assert main(["run", str(out / "scenario.resolved.yaml"), "-o", str(again), "--quiet"]) == 0
+    rerun = json.loads((again / "results.json").read_text())
+    assert [r["latency_s"] for r in rerun["runs"]] == [r["latency_s"] for r in document["runs"]]
+
+
+def test_run_quiet_prints_nothing(gemm_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(gemm_scenario), "-o", str(tmp_path / "q"), "-q"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err == ""
+
+
+@pytest.mark.parametrize(
+    ("content", "needles"),
+    [
+        ("name: x\narchitectures: [a100-80gb\n", ["YAML syntax error"]),
+        (
+            {"name": "x", "architectures": ["a100-40gb"], "workloads": [{"kind": "gemm", "M": 1, "N": 1, "K": 1}]},
+            ["architectures[0]", "unknown architecture 'a100-40gb'", "a100-80gb"],
+        ),
+        (
+            {
+                "name": "x",
+                "runtime": "eagre",
+                "architectures": ["a100-80gb"],
+                "workloads": [{"kind": "gemm", "M": 1, "N": 1, "K": 1}],
+            },
+            ["runtime", "did you mean 'eager'"],
+        ),
+        (
+            {"name": "x", "architectures": ["a100-80gb"], "workloads": [{"kind": "gemm", "M": 1, "N": 1}]},
+            ["workloads[0].K", "required"],
+        ),
+        (
+            {
+                "name": "x",
+                "architectures": [{"base": "a100-80gb", "name": "v", "set": {"memories.hbm.bandwidth": 2}}],
+                "workloads": [{"kind": "gemm", "M": 1, "N": 1, "K": 1}],
+            },
+            ["memories.hbm.bandwidth", "2.039 TB/s"],
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_paragraph(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: Any, needles: list[str]
+) -> None:
+    path = write(tmp_path / "bad.yaml", content)
+    assert main(["run", str(path), "-o", str(tmp_path / "o")]) == 2
+    assert_one_paragraph_error(capsys, str(path), *needles)
+    assert not (tmp_path / "o").exists()
+
+
+def test_missing_scenario_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(tmp_path / "none.yaml")]) == 2
+    assert_one_paragraph_error(capsys, "none.yaml", "not found")
+
+
+def test_validate(tmp_path: Path, gemm_scenario: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = sorted((REPO_ROOT / "architectures").glob("*.yaml")) + sorted(
+        (REPO_ROOT / "architectures" / "runtimes").glob("*.yaml")
+    )
+    assert main(["validate", str(gemm_scenario), *map(str, files)]) == 0
+    out = capsys.readouterr().out
+    assert "scenario 'gemm-demo'" in out and "architecture 'ultra96'" in out and "runtime 'eager'" in out
+    bad = write(tmp_path / "arch.yaml", {"name": "x", "compute_units": {}, "memories": {}, "placement": {}})
+    unknown = write(tmp_path / "what.yaml", {"colour": "blue"})
+    assert main(["validate", str(bad), str(unknown), str(gemm_scenario)]) == 2
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "at least one compute unit" in captured.err and "cannot tell what this file is" in captured.err
+    assert "ok" in captured.out
+
+
+def test_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in ("a100-80gb", "h100-sxm", "jetson-tx2", "ultra96", "edge-soc", "eager", "graphs", "ideal", "gemm"):
+        assert name in out
+
+
+def test_schema(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "-o", str(tmp_path)]) == 0
+    for name in ("scenario", "architecture", "runtime"):
+        schema = json.loads((tmp_path / f"{name}.schema.json").read_text())
+        assert schema["type"] == "object" and schema["properties"]
+    architecture = json.loads((tmp_path / "architecture.schema.json").read_text())
+    assert "compute_units" in architecture["properties"]
+    capsys.readouterr()
+    assert main(["schema"]) == 0
+    assert set(json.loads(capsys.readouterr().out)) == {"scenario", "architecture", "runtime"}
+
+
+def test_trace_inline_and_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from workloads.io import read_trace
+
+    out = tmp_path / "g.jsonl"
+    assert main(["trace", "{kind: gemm, M: 64, N: 4096, K: 4096, repeat: 3}", "-o", str(out)]) == 0
+    assert "wrote 3 operators" in capsys.readouterr().out
+    assert len(list(read_trace(out))) == 3
+    spec = write(tmp_path / "w.yaml", {"kind": "gemm", "M": 1, "N": 8, "K": 8})
+    assert main(["trace", str(spec), "-o", str(tmp_path / "w.jsonl.gz")]) == 0
+    assert main(["trace", "{kind: gemm, M: 0, N: 1, K: 1}", "-o", str(out)]) == 2
+    assert_one_paragraph_error(capsys, "<command line>", "M")
+    assert main(["trace", "{kind: gemm, M: [", "-o", str(out)]) == 2
+    assert_one_paragraph_error(capsys, "YAML syntax error")
+
+
+def test_version_and_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.startswith("hetsim ")
+    assert main([]) == 2
+    assert main(["frobnicate"]) == 2
+
+
+def test_commands_are_modules() -> None:
+    import importlib
+
+    for name in COMMANDS:
+        module = importlib.import_module(f"simulator.commands.{name}")
+        assert callable(module.register) and callable(module.run)
+
+
+def test_public_api() -> None:
+    import simulator
+
+    assert set(simulator.__all__) >= {
+        "load_scenario",
+        "run_scenario",
+        "simulate",
+        "RunResult",
+        "ScenarioResult",
+        "UserError",
+    }
+    assert callable(simulator.simulate)

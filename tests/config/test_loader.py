@@ -1,0 +1,289 @@
+"""Loader: every kind of user mistake is one UserError naming file, key path and the expectation."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from simulator.config.loader import (
+    REPO_ROOT,
+    builtin_architectures,
+    builtin_runtimes,
+    load_architecture,
+    load_runtime,
+    read_yaml,
+    set_dotted,
+)
+from simulator.config.scenario import load_scenario, scenario_from_dict
+from simulator.errors import UserError
+
+GEMM = {"kind": "gemm", "M": 8, "N": 64, "K": 64}
+
+
+def write(path: Path, data: Any) -> Path:
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def scenario(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {"name": "t", "architectures": ["a100-80gb"], "workloads": [dict(GEMM)]}
+    data.update(overrides)
+    return data
+
+
+def error_of(fn: Any, *args: Any, **kwargs: Any) -> str:
+    with pytest.raises(UserError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+def a100_raw() -> dict[str, Any]:
+    return yaml.safe_load((REPO_ROOT / "architectures" / "a100-80gb.yaml").read_text())
+
+
+# ---- built-ins ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(builtin_architectures()))
+def test_every_builtin_architecture_validates(name: str) -> None:
+    arch = load_architecture(name)
+    assert arch.name == name
+    assert arch.description
+
+
+@pytest.mark.parametrize("name", sorted(builtin_runtimes()))
+def test_every_builtin_runtime_validates(name: str) -> None:
+    assert load_runtime(name).name == name
+
+
+def test_expected_builtins_exist() -> None:
+    assert {"a100-80gb", "h100-sxm", "jetson-tx2", "ultra96", "edge-soc"} <= set(builtin_architectures())
+    assert {"ideal", "eager", "graphs"} <= set(builtin_runtimes())
+
+
+def test_a100_numbers() -> None:
+    arch = load_architecture("a100-80gb")
+    hbm = arch.memories["hbm"]
+    assert hbm.bandwidth_bytes_per_s == pytest.approx(2.039e12)
+    assert hbm.sustained_bandwidth_bytes_per_s == pytest.approx(1.77e12, rel=1e-3)
+    assert hbm.read_energy_j_per_byte == pytest.approx(13.11e-12 * 8)
+    assert arch.compute_units["tensor"].peak_flops_per_s["fp16"] == pytest.approx(312e12)
+    assert arch.mapping["*"] == "cuda" and arch.mapping["matmul"] == "tensor"
+
+
+def test_builtins_resolve_from_package_data_first(tmp_path: Path) -> None:
+    """The installed layout: simulator/_data/architectures holds the files, no repository around."""
+    data = tmp_path / "_data"
+    shutil.copytree(REPO_ROOT / "architectures", data / "architectures")
+    raw = a100_raw()
+    raw["description"] = "from package data"
+    write(data / "architectures" / "a100-80gb.yaml", raw)
+    roots = (data, REPO_ROOT)
+    assert builtin_architectures(roots)["a100-80gb"] == data / "architectures" / "a100-80gb.yaml"
+    assert load_architecture("a100-80gb", roots=roots).description == "from package data"
+    assert load_runtime("eager", roots=(data,)).name == "eager"
+    # only the package data, as in a wheel installed outside the repository
+    spec = scenario_from_dict(scenario(runtime="graphs"), file="s.yaml", base_dir=tmp_path, roots=(data,))
+    assert spec.architectures[0].description == "from package data"
+
+
+def test_builtin_scenario_name_resolves_from_package_data(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = tmp_path / "_data"
+    shutil.copytree(REPO_ROOT / "architectures", data / "architectures")
+    write((data / "scenarios").mkdir(parents=True) or data / "scenarios" / "mini.yaml", scenario(name="mini"))
+    monkeypatch.chdir(tmp_path)
+    assert load_scenario("scenarios/mini.yaml", roots=(data,)).name == "mini"
+    assert load_scenario("mini", roots=(data,)).name == "mini"
+
+
+# ---- variants -------------------------------------------------------------------------------
+
+
+def test_variant_set_changes_the_value() -> None:
+    variant = {"base": "a100-80gb", "name": "a100-2x-hbm", "set": {"memories.hbm.bandwidth": "4.078 TB/s"}}
+    arch = load_architecture(variant)
+    assert arch.name == "a100-2x-hbm"
+    assert arch.memories["hbm"].bandwidth_bytes_per_s == pytest.approx(4.078e12)
+    assert load_architecture("a100-80gb").memories["hbm"].bandwidth_bytes_per_s == pytest.approx(2.039e12)
+
+
+def test_variant_can_set_a_defaulted_key_and_chain() -> None:
+    inner = {"base": "a100-80gb", "name": "v1", "set": {"compute_units.tensor.efficiency": 0.5}}
+    outer = {"base": inner, "name": "v2", "set": {"links.2.bandwidth": "1 TB/s"}}
+    arch = load_architecture(outer)
+    assert arch.compute_units["tensor"].efficiency == 0.5
+    assert arch.links[2].bandwidth_bytes_per_s == pytest.approx(1e12)
+
+
+def test_variant_file_with_relative_base(tmp_path: Path) -> None:
+    write(tmp_path / "base.yaml", a100_raw())
+    write(tmp_path / "v.yaml", {"base": "base.yaml", "name": "v", "set": {"static_power": "20 W"}})
+    assert load_architecture(str(tmp_path / "v.yaml")).static_power_w == 20.0
+
+
+def test_bad_dotted_path_lists_valid_keys() -> None:
+    message = error_of(
+        load_architecture, {"base": "a100-80gb", "name": "x", "set": {"memories.hmb.bandwidth": "1 TB/s"}}
+    )
+    assert "set.memories.hmb.bandwidth" in message
+    assert "valid keys: hbm, l2" in message
+
+
+def test_unknown_base() -> None:
+    message = error_of(load_architecture, {"base": "a100-40gb", "name": "x"}, file="s.yaml")
+    assert "s.yaml: base: unknown architecture 'a100-40gb'" in message
+    assert "a100-80gb" in message
+
+
+def test_set_dotted_rejects_list_overrun() -> None:
+    data = {"links": [{"a": 1}]}
+    with pytest.raises(KeyError, match=r"index 0\.\.0"):
+        set_dotted(data, "links.3.a", 2)
+
+
+# ---- errors ---------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    message = error_of(load_scenario, tmp_path / "nope.yaml")
+    assert "nope.yaml" in message and "not found" in message
+
+
+def test_yaml_syntax_error_names_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path / "bad.yaml", "name: t\narchitectures: [a100-80gb\nworkloads: []\n")
+    message = error_of(read_yaml, path)
+    assert f"{path}:" in message and "YAML syntax error" in message
+    line = int(message.split(f"{path}:")[1].split(":")[0])
+    assert line in (2, 3)
+
+
+def test_unknown_key_lists_valid_keys(tmp_path: Path) -> None:
+    raw = a100_raw()
+    raw["memories"]["hbm"]["bandwith"] = "1 TB/s"
+    path = write(tmp_path / "arch.yaml", raw)
+    message = error_of(load_architecture, str(path))
+    assert str(path) in message
+    assert "memories.hbm.bandwith: unknown key (did you mean 'bandwidth'?)" in message
+    assert "read_energy" in message
+
+
+def test_bad_unit_names_key_path_and_example(tmp_path: Path) -> None:
+    raw = a100_raw()
+    raw["memories"]["hbm"]["bandwidth"] = "2039"
+    path = write(tmp_path / "arch.yaml", raw)
+    message = error_of(load_architecture, str(path))
+    assert "memories.hbm.bandwidth" in message and "'2.039 TB/s'" in message
+
+
+def test_wrong_dimension() -> None:
+    variant = {"base": "a100-80gb", "name": "x", "set": {"memories.hbm.bandwidth": "2 TB"}}
+    assert "wrong kind of unit" in error_of(load_architecture, variant)
+
+
+def test_all_problems_collected_in_one_error(tmp_path: Path) -> None:
+    data = scenario(
+        architectures=["a100-80gb", "a100-90gb", {"base": "a100-80gb", "name": "v", "set": {"memories.x": 1}}],
+        workloads=[dict(GEMM), {"kind": "gemx"}, {"kind": "gemm", "M": 0, "N": 1, "K": 1, "colour": 3}],
+        runtime="eagre",
+        outputs=["table", "pdf"],
+    )
+    with pytest.raises(UserError) as info:
+        scenario_from_dict(data, file="s.yaml", base_dir=tmp_path)
+    text = str(info.value)
+    paths = {p.path for p in info.value.problems}
+    assert ("architectures", 1) in paths
+    assert ("workloads", 1, "kind") in paths
+    assert ("workloads", 2, "M") in paths and ("workloads", 2, "colour") in paths
+    assert ("runtime",) in paths
+    assert ("outputs", 1) in paths
+    assert "unknown runtime 'eagre' (did you mean 'eager'?)" in text
+    assert "kinds: gemm" in text or "kinds: " in text
+    assert "s.yaml: workloads[2].M" in text
+
+
+def test_unknown_top_level_key(tmp_path: Path) -> None:
+    message = error_of(scenario_from_dict, scenario(worklods=[]), file="s.yaml", base_dir=tmp_path)
+    assert "s.yaml: worklods: unknown key (did you mean 'workloads'?)" in message
+    assert "timeline_limit" in message
+
+
+def test_dangling_references() -> None:
+    raw = a100_raw()
+    raw["placement"]["weight"] = "dram"
+    raw["links"].append({"between": ["tensor", "nvlink"], "bandwidth": "1 TB/s"})
+    raw["mapping"]["softmax"] = "sfu"
+    raw["compute_units"]["cuda"]["buffer"] = "smem"
+    with pytest.raises(UserError) as info:
+        load_architecture(raw, file="arch.yaml")
+    text = str(info.value)
+    assert "placement.weight: unknown memory 'dram'; memories: hbm, l2" in text
+    assert "links[3].between[1]: unknown endpoint 'nvlink'" in text
+    assert "mapping.softmax: unknown compute unit 'sfu'" in text
+    assert "compute_units.cuda.buffer: unknown memory 'smem'" in text
+
+
+def test_unreachable_memory() -> None:
+    raw = a100_raw()
+    raw["links"] = [link for link in raw["links"] if link["between"] != ["l2", "hbm"]]
+    message = error_of(load_architecture, raw, file="arch.yaml")
+    assert "memory 'hbm' cannot be reached from compute unit" in message
+
+
+def test_scenario_mapping_override_checked(tmp_path: Path) -> None:
+    message = error_of(scenario_from_dict, scenario(mapping={"matmul": "npu"}), file="s.yaml", base_dir=tmp_path)
+    assert "mapping.matmul: unknown compute unit 'npu'" in message
+
+
+def test_missing_architecture_file_is_the_scenario_problem(tmp_path: Path) -> None:
+    message = error_of(scenario_from_dict, scenario(architectures=["hw/none.yaml"]), file="s.yaml", base_dir=tmp_path)
+    assert message.startswith("s.yaml: architectures[0]:") and "not found" in message
+
+
+def test_unknown_runtime_and_inline_runtime(tmp_path: Path) -> None:
+    assert "built-in names: eager, graphs, ideal" in error_of(load_runtime, "fast")
+    spec = scenario_from_dict(scenario(runtime={"name": "r", "per_kernel_overhead": "5 us"}), base_dir=tmp_path)
+    assert spec.runtime.per_kernel_overhead_s == pytest.approx(5e-6)
+    assert "per_kernel_overhead" in error_of(load_runtime, {"name": "r", "per_kernel_overhead": 5})
+
+
+def test_duplicate_names(tmp_path: Path) -> None:
+    message = error_of(scenario_from_dict, scenario(architectures=["a100-80gb", "a100-80gb"]), base_dir=tmp_path)
+    assert "duplicate architecture name 'a100-80gb'" in message
+    message = error_of(scenario_from_dict, scenario(workloads=[GEMM, GEMM]), base_dir=tmp_path)
+    assert "duplicate workload name 'gemm'" in message
+
+
+# ---- scenario -------------------------------------------------------------------------------
+
+
+def test_defaults_seed_and_resolved_round_trip(tmp_path: Path) -> None:
+    data = scenario(
+        architectures=["a100-80gb", {"base": "a100-80gb", "name": "fast", "set": {"memories.hbm.bandwidth": "4 TB/s"}}],
+        seed=7,
+        sweep={"architectures.0.memories.hbm.bandwidth": ["1 TB/s", "2 TB/s"]},
+    )
+    spec = scenario_from_dict(data, file="s.yaml", base_dir=tmp_path)
+    assert spec.runtime.name == "ideal"
+    assert spec.outputs == ("table", "json", "csv")
+    assert spec.workloads[0].seed == 7
+    assert spec.sweep == {"architectures.0.memories.hbm.bandwidth": ("1 TB/s", "2 TB/s")}
+    resolved = spec.resolved
+    assert resolved["architectures"][1]["memories"]["hbm"]["bandwidth"] == "4 TB/s"
+    again = scenario_from_dict(yaml.safe_load(yaml.safe_dump(resolved)), base_dir=tmp_path)
+    assert again.resolved == spec.resolved  # quantities written with 12 digits: same text, same runs
+    assert again.workloads == spec.workloads
+    assert again.architectures[1].memories["hbm"].bandwidth_bytes_per_s == pytest.approx(4e12)
+
+
+def test_relative_paths_resolve_against_scenario_dir(tmp_path: Path) -> None:
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    write(sub / "hw.yaml", a100_raw() | {"name": "mine"})
+    write(sub / "rt.yaml", {"name": "rt", "per_kernel_overhead": "2 us"})
+    write(sub / "s.yaml", scenario(architectures=["hw.yaml"], runtime="rt.yaml"))
+    spec = load_scenario(sub / "s.yaml")
+    assert spec.architectures[0].name == "mine" and spec.runtime.name == "rt"
