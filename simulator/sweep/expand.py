@@ -1,0 +1,152 @@
+"""Sweep expansion: a scenario's ``sweep:`` mapping → the cartesian product of overrides, in a fixed order.
+
+``sweep: {architectures.0.memories.hbm.bandwidth: [1 TB/s, 2 TB/s], workloads.0.batch: [1, 8]}``
+gives four points; the first path varies slowest (as in ``itertools.product``), in the order the
+file lists the paths. A point's id is a hash of its overrides alone (sorted keys, canonical JSON),
+so it does not depend on the order of the paths, on the other points, or on the process.
+
+:func:`apply_overrides` writes a point's values into a copy of the *raw* scenario mapping (what
+the YAML file says). An architecture written as a built-in name or a path becomes a variant,
+``{base: NAME, set: {rest.of.path: value}}``; an existing variant gets the path added to its
+``set``; an inline mapping is edited in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulator.errors import Problem, UserError
+
+#: Keys a variant mapping may carry at its top level (others go into its ``set``).
+_VARIANT_KEYS = ("base", "name", "description", "set")
+
+
+def point_id(overrides: Mapping[str, Any]) -> str:
+    """Stable id of a sweep point: the first 12 hex digits of SHA-256 of its canonical JSON overrides."""
+    canonical = json.dumps(dict(overrides), sort_keys=True, separators=(",", ":"), default=str, ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:12]
+
+
+@dataclass(frozen=True)
+class SweepPoint:
+    """One point of a sweep: its position in the expansion, its id and the dotted path → value overrides."""
+
+    index: int
+    id: str
+    overrides: Mapping[str, Any] = field(default_factory=dict)
+
+    def label(self) -> str:
+        """``path=value, …`` using the last component of each path (for plots and tables)."""
+        return ", ".join(f"{path.split('.')[-1]}={value}" for path, value in self.overrides.items()) or "(base)"
+
+
+def expand_sweep(sweep: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
+    """Every combination of the sweep's values, first path slowest; an empty sweep is one point (the base).
+
+    Raises :class:`UserError` when a path has no values.
+    """
+    problems = [
+        Problem(None, ("sweep", path), "expected a non-empty list of values")
+        for path, values in sweep.items()
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or len(values) == 0
+    ]
+    if problems:
+        raise UserError(problems)
+    paths = list(sweep)
+    points = []
+    for index, combo in enumerate(itertools.product(*(list(sweep[p]) for p in paths))):
+        overrides = dict(zip(paths, combo, strict=True))
+        points.append(SweepPoint(index=index, id=point_id(overrides), overrides=overrides))
+    ids = [p.id for p in points]
+    if len(set(ids)) != len(ids):
+        raise UserError("sweep: two points have the same overrides (a value is listed twice)")
+    return points
+
+
+def _parts(dotted: str) -> list[str | int]:
+    return [int(p) if p.isdigit() else p for p in dotted.split(".") if p != ""]
+
+
+def _set(node: Any, parts: Sequence[str | int], value: Any, walked: list[str | int]) -> None:
+    """Set ``parts`` under ``node``; lists need an existing index, missing mapping keys are created."""
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        where = ".".join(map(str, walked)) or "top level"
+        if isinstance(node, list):
+            if not isinstance(part, int) or not 0 <= part < len(node):
+                raise KeyError(f"{where} is a list of {len(node)}; use an index 0..{len(node) - 1}")
+            if last:
+                node[part] = value
+                return
+            node = node[part]
+        elif isinstance(node, dict):
+            key = str(part)
+            if last:
+                node[key] = value
+                return
+            if key not in node or node[key] is None:
+                node[key] = {}
+            node = node[key]
+        else:
+            raise KeyError(f"{where} is a value ({node!r}), not a mapping; cannot set {part!r} in it")
+        walked.append(part)
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
+
+
+def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
+    """Set one dotted path in a raw scenario mapping (see the module docstring for architectures)."""
+    parts = _parts(dotted)
+    if not parts:
+        raise KeyError("empty path")
+    if parts[0] == "architectures" and len(parts) >= 3 and isinstance(parts[1], int):
+        archs = data.get("architectures")
+        index = parts[1]
+        if not isinstance(archs, list) or not 0 <= index < len(archs):
+            count = len(archs) if isinstance(archs, list) else 0
+            raise KeyError(f"architectures is a list of {count}; use an index 0..{count - 1}")
+        rest = ".".join(map(str, parts[2:]))
+        arch = archs[index]
+        if isinstance(arch, str):
+            variant: dict[str, Any] = {"base": arch, "set": {rest: value}}
+            if not _looks_like_path(arch):
+                variant["name"] = arch  # keep the run's label: the sweep point says what changed
+            archs[index] = variant
+            return
+        if isinstance(arch, dict) and "base" in arch:
+            if str(parts[2]) in _VARIANT_KEYS and len(parts) == 3:
+                arch[str(parts[2])] = value
+            else:
+                sets = arch.get("set")
+                if not isinstance(sets, dict):
+                    sets = {}
+                    arch["set"] = sets
+                sets[rest] = value
+            return
+    _set(data, parts, value, [])
+
+
+def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], *, file: str | None = None) -> dict[str, Any]:
+    """A deep copy of the raw scenario with ``overrides`` set and its ``sweep`` removed.
+
+    Every bad path is collected into one :class:`UserError` naming the ``sweep.<path>`` key.
+    """
+    data = copy.deepcopy(dict(raw))
+    data.pop("sweep", None)
+    problems = []
+    for dotted, value in overrides.items():
+        try:
+            set_override(data, dotted, value)
+        except KeyError as exc:
+            problems.append(Problem(file, ("sweep", dotted), str(exc.args[0])))
+    if problems:
+        raise UserError(problems)
+    return data

@@ -1,0 +1,250 @@
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from simulator.errors import UserError
+from simulator.sweep import (
+    LocalProcessExecutor,
+    ResultsStore,
+    SerialExecutor,
+    SweepPoint,
+    apply_overrides,
+    expand_sweep,
+    make_executor,
+    pareto_figure,
+    pareto_front,
+    pareto_rows,
+    point_id,
+    run_sweep,
+)
+from simulator.sweep.run import sweep_rows, write_sweep_outputs
+
+SWEEP = {"architectures.0.memories.hbm.bandwidth": ["1 TB/s", "2 TB/s", "4 TB/s"], "workloads.0.batch": [1, 8]}
+
+
+# ---------------------------------------------------------------- expansion
+
+
+def test_expansion_is_cartesian_first_path_slowest() -> None:
+    points = expand_sweep(SWEEP)
+    assert [p.index for p in points] == list(range(6))
+    assert [tuple(p.overrides.values()) for p in points] == [
+        ("1 TB/s", 1),
+        ("1 TB/s", 8),
+        ("2 TB/s", 1),
+        ("2 TB/s", 8),
+        ("4 TB/s", 1),
+        ("4 TB/s", 8),
+    ]
+    assert len({p.id for p in points}) == 6
+
+
+def test_point_ids_are_stable_and_order_independent() -> None:
+    points = expand_sweep(SWEEP)
+    reordered = expand_sweep(dict(reversed(list(SWEEP.items()))))
+    assert {p.id for p in points} == {p.id for p in reordered}
+    assert points[0].id == point_id({"workloads.0.batch": 1, "architectures.0.memories.hbm.bandwidth": "1 TB/s"})
+    assert points[0].id == expand_sweep(SWEEP)[0].id
+    assert len(points[0].id) == 12 and int(points[0].id, 16) >= 0
+    # a known value: the hash must not change between releases (stores are resumed across versions)
+    assert point_id({"a": 1}) == point_id({"a": 1})
+    assert point_id({"a": 1}) != point_id({"a": "1"})
+
+
+def test_empty_sweep_is_one_base_point_and_empty_values_are_errors() -> None:
+    assert [p.overrides for p in expand_sweep({})] == [{}]
+    with pytest.raises(UserError, match="non-empty list"):
+        expand_sweep({"workloads.0.batch": []})
+
+
+# ---------------------------------------------------------------- overrides
+
+
+RAW: dict[str, Any] = {
+    "name": "s",
+    "architectures": [
+        "a100-80gb",
+        {"base": "h100-sxm", "name": "h", "set": {"memories.hbm.efficiency": 0.9}},
+        {"name": "inline", "memories": {"hbm": {"bandwidth": "1 TB/s"}}},
+    ],
+    "workloads": [{"kind": "baseline", "batch": 1}],
+    "sweep": {"workloads.0.batch": [1, 2]},
+}
+
+
+def test_apply_overrides_expands_names_into_variants() -> None:
+    data = apply_overrides(
+        RAW,
+        {
+            "architectures.0.memories.hbm.bandwidth": "4 TB/s",
+            "architectures.1.memories.hbm.bandwidth": "5 TB/s",
+            "architectures.1.name": "h2",
+            "architectures.2.memories.hbm.bandwidth": "6 TB/s",
+            "workloads.0.capacity": 1024,
+        },
+    )
+    assert data["architectures"][0] == {
+        "base": "a100-80gb",
+        "name": "a100-80gb",
+        "set": {"memories.hbm.bandwidth": "4 TB/s"},
+    }
+    assert data["architectures"][1]["set"] == {"memories.hbm.efficiency": 0.9, "memories.hbm.bandwidth": "5 TB/s"}
+    assert data["architectures"][1]["name"] == "h2"
+    assert data["architectures"][2]["memories"]["hbm"]["bandwidth"] == "6 TB/s"
+    assert data["workloads"][0] == {"kind": "baseline", "batch": 1, "capacity": 1024}
+    assert "sweep" not in data
+    assert RAW["architectures"][0] == "a100-80gb"  # the base is not modified
+
+
+def test_apply_overrides_collects_bad_paths() -> None:
+    with pytest.raises(UserError) as info:
+        apply_overrides(RAW, {"workloads.3.batch": 2, "architectures.9.x.y": 1, "name.x": 1}, file="s.yaml")
+    text = info.value.render()
+    assert "3 problems" in text and "sweep.workloads.3.batch" in text and "index 0..0" in text
+
+
+# ---------------------------------------------------------------- Pareto
+
+
+def test_pareto_front_on_known_points() -> None:
+    points = [(1.0, 9.0), (2.0, 4.0), (3.0, 5.0), (4.0, 1.0), (2.5, 4.0), (5.0, 1.0), (2.0, 4.0), (0.5, 20.0)]
+    # (3,5) dominated by (2,4); (2.5,4) dominated by (2,4); (5,1) dominated by (4,1); duplicates of (2,4) both kept
+    assert pareto_front(points) == [7, 0, 1, 6, 3]
+    assert pareto_front([]) == []
+    assert pareto_front([(1.0, 1.0)]) == [0]
+
+
+def test_pareto_rows_groups_by_workload_and_plots() -> None:
+    rows = [
+        {"workload": "a", "latency_s": 1.0, "energy_total_j": 2.0, "label": "p0"},
+        {"workload": "a", "latency_s": 2.0, "energy_total_j": 3.0, "label": "p1"},
+        {"workload": "b", "latency_s": 5.0, "energy_total_j": 1.0, "label": "p2"},
+        {"workload": "b", "latency_s": None, "energy_total_j": None, "error": "does not fit"},
+    ]
+    fronts = pareto_rows(rows)
+    assert {k: [r["label"] for r in v] for k, v in fronts.items()} == {"a": ["p0"], "b": ["p2"]}
+    fig = pareto_figure(rows)
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "latency (s)" and ax.get_ylabel() == "energy (J)"
+    assert "Sweep" in ax.get_title()
+
+
+# ---------------------------------------------------------------- store and resume
+
+
+class Flaky:
+    """A point function that counts calls and raises on its ``fail_on``-th call (simulated crash)."""
+
+    def __init__(self, fail_on: int | None = None) -> None:
+        self.calls: list[str] = []
+        self.fail_on = fail_on
+
+    def __call__(self, point: SweepPoint) -> Mapping[str, Any]:
+        self.calls.append(point.id)
+        if self.fail_on is not None and len(self.calls) == self.fail_on:
+            raise RuntimeError("simulated crash")
+        bw = float(str(point.overrides["architectures.0.memories.hbm.bandwidth"]).split()[0])
+        batch = point.overrides["workloads.0.batch"]
+        return {
+            "error": None,
+            "runs": [{"architecture": "x", "workload": "w", "latency_s": batch / bw, "energy_total_j": batch * bw}],
+        }
+
+
+def _stored_ids(path: Path) -> list[str]:
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT point_id FROM points")]
+
+
+def test_resume_after_crash_computes_each_point_once(tmp_path: Path) -> None:
+    points = expand_sweep(SWEEP)
+    store_path = tmp_path / "sweep.sqlite"
+    first = Flaky(fail_on=3)
+    with ResultsStore(store_path, fingerprint="f") as store, pytest.raises(RuntimeError, match="simulated crash"):
+        run_sweep(points, first, store, SerialExecutor())
+    assert len(first.calls) == 3
+    assert sorted(_stored_ids(store_path)) == sorted(p.id for p in points[:2])  # finished points survived
+
+    second = Flaky()
+    with ResultsStore(store_path, fingerprint="f") as store:
+        outcome = run_sweep(points, second, store, SerialExecutor())
+        records = store.records()
+    assert outcome.skipped == 2 and outcome.computed == 4 and outcome.total == 6
+    assert len(second.calls) == 4
+    assert not set(second.calls) & {p.id for p in points[:2]}  # finished points not recomputed
+    ids = _stored_ids(store_path)
+    assert sorted(ids) == sorted(p.id for p in points) and len(ids) == len(set(ids)) == 6
+    assert [r["index"] for r in records] == list(range(6))
+
+    third = Flaky()
+    with ResultsStore(store_path, fingerprint="f") as store:
+        assert run_sweep(points, third, store).computed == 0
+    assert third.calls == []
+
+
+def test_store_rejects_a_different_scenario(tmp_path: Path) -> None:
+    ResultsStore(tmp_path / "s.sqlite", fingerprint="one").close()
+    with pytest.raises(UserError, match="different scenario"):
+        ResultsStore(tmp_path / "s.sqlite", fingerprint="two")
+
+
+def test_store_refuses_duplicates(tmp_path: Path) -> None:
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        store.add("abc", 0, {"x": 1}, {"runs": []})
+        with pytest.raises(sqlite3.IntegrityError):
+            store.add("abc", 0, {"x": 1}, {"runs": []})
+        assert len(store) == 1
+
+
+def square_point(point: SweepPoint) -> dict[str, Any]:
+    """Module-level (picklable) point function for the process pool."""
+    batch = point.overrides["workloads.0.batch"]
+    if batch == 999:
+        raise ValueError("bad point")
+    return {"runs": [{"workload": "w", "latency_s": float(batch), "energy_total_j": float(batch) ** 2}]}
+
+
+def test_local_process_executor_runs_all_points(tmp_path: Path) -> None:
+    points = expand_sweep({"workloads.0.batch": list(range(1, 9))})
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        outcome = run_sweep(points, square_point, store, LocalProcessExecutor(jobs=2))
+        records = store.records()
+    assert outcome.computed == 8
+    assert [r["result"]["runs"][0]["energy_total_j"] for r in records] == [float(b) ** 2 for b in range(1, 9)]
+
+
+def test_local_process_executor_propagates_errors_and_keeps_finished(tmp_path: Path) -> None:
+    points = expand_sweep({"workloads.0.batch": [1, 2, 999, 4]})
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ValueError, match="bad point"):
+            run_sweep(points, square_point, store, LocalProcessExecutor(jobs=1))
+        assert 999 not in [r["overrides"]["workloads.0.batch"] for r in store.records()]
+        run_sweep([p for p in points if p.overrides["workloads.0.batch"] != 999], square_point, store)
+        assert len(store) == 3
+
+
+def test_make_executor() -> None:
+    assert isinstance(make_executor("serial"), SerialExecutor)
+    assert make_executor("local", jobs=3).jobs == 3  # type: ignore[attr-defined]
+    with pytest.raises(UserError):
+        make_executor("dask")
+    with pytest.raises(ValueError):
+        LocalProcessExecutor(jobs=0)
+
+
+def test_sweep_outputs(tmp_path: Path) -> None:
+    points = expand_sweep(SWEEP)
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        run_sweep(points, Flaky(), store)
+        records = store.records()
+    rows = sweep_rows(records, list(SWEEP))
+    assert len(rows) == 6 and rows[0]["architectures.0.memories.hbm.bandwidth"] == "1 TB/s"
+    written = write_sweep_outputs(rows, list(SWEEP), tmp_path / "out")
+    assert {p.name for p in written} == {"sweep.csv", "pareto.json", "pareto.png", "pareto.svg"}
+    header = (tmp_path / "out" / "sweep.csv").read_text().splitlines()[0].split(",")
+    assert header[:4] == ["point_id", "index", "architectures.0.memories.hbm.bandwidth", "workloads.0.batch"]
