@@ -17,7 +17,7 @@ class GemmSpec(WorkloadBase):
     A is an activation and B a weight, as in a linear layer; C is written once.
     """
 
-    kind: Literal["gemm"] = "gemm"
+    kind: Literal["gemm"] = Field("gemm", description="workload kind")
     m: int = Field(alias="M", ge=1, description="rows of A and C (tokens)")
     n: int = Field(alias="N", ge=1, description="columns of B and C (output features)")
     k: int = Field(alias="K", ge=1, description="reduction dimension")

@@ -116,7 +116,7 @@ def read_trace(path: str | Path) -> Trace:
 class TraceFileSpec(WorkloadBase):
     """Replay a trace file written by ``write_trace`` or another tool following the format."""
 
-    kind: Literal["trace"] = "trace"
+    kind: Literal["trace"] = Field("trace", description="workload kind")
     path: str = Field(description="trace file (.jsonl, or .jsonl.gz for gzip), see workloads/README.md")
 
 

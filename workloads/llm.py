@@ -348,7 +348,7 @@ class LLMSpecBase(WorkloadBase):
 class BaselineSpec(LLMSpecBase):
     """Plain autoregressive decoding: prefill, then one token per step."""
 
-    kind: Literal["baseline"] = "baseline"
+    kind: Literal["baseline"] = Field("baseline", description="workload kind")
 
 
 def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int, after_attention: Any = None) -> PassPlan:

@@ -87,7 +87,7 @@ def per_rank_accuracies(topk_acc: Sequence[tuple[float, float]], tail_decay: flo
 class MedusaSpec(LLMSpecBase):
     """Medusa speculative decoding with a sparse candidate tree."""
 
-    kind: Literal["medusa"] = "medusa"
+    kind: Literal["medusa"] = Field("medusa", description="workload kind")
     heads: int = Field(5, ge=1, description="Medusa heads K (MedusaConfig default 5, papers.md §1.1)")
     head_layers: int = Field(1, ge=1, description="ResBlocks per head (default 1; repeated blocks share weights)")
     tree: str | list[list[int]] = Field(

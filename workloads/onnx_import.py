@@ -41,7 +41,7 @@ SUPPORTED_OPS = (
 class OnnxSpec(WorkloadBase):
     """A network imported from a (shape-inferable) ONNX file."""
 
-    kind: Literal["onnx"] = "onnx"
+    kind: Literal["onnx"] = Field("onnx", description="workload kind")
     path: str = Field(description="ONNX model file")
     batch: int = Field(1, ge=1, description="value for symbolic (dynamic) dimensions such as the batch")
     precision: Literal["fp32", "fp16", "bf16", "int8", "w11a9"] = Field(

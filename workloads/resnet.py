@@ -34,7 +34,7 @@ ADD_RELU_FLOPS = 2
 class ResNetSpec(WorkloadBase):
     """A torchvision ResNet for comparison with SkyNet."""
 
-    kind: Literal["resnet"] = "resnet"
+    kind: Literal["resnet"] = Field("resnet", description="workload kind")
     depth: Literal[18, 50] = Field(18, description="ResNet depth: 18 (BasicBlock) or 50 (Bottleneck)")
     batch: int = Field(1, ge=1, description="images per run")
     precision: Literal["fp32", "fp16", "bf16", "int8"] = Field("fp32", description="weights and activations dtype")

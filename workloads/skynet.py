@@ -48,7 +48,7 @@ REGION_FLOPS = 4
 class SkyNetSpec(WorkloadBase):
     """The SkyNet DAC-SDC detector (papers.md §3.1)."""
 
-    kind: Literal["skynet"] = "skynet"
+    kind: Literal["skynet"] = Field("skynet", description="workload kind")
     batch: int = Field(1, ge=1, description="images per run (the FPGA design stitches 4, papers.md §3.2)")
     precision: Literal["fp32", "fp16", "w11a9"] = Field(
         "fp32", description="fp32/fp16 (GPU) or w11a9 (FPGA: 11-bit weights, 9-bit feature maps)"

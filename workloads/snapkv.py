@@ -56,7 +56,7 @@ SCORE_BYTES = 4
 class SnapKVSpec(LLMSpecBase):
     """SnapKV: compress each layer's prompt KV cache to ``capacity`` entries per head at prefill."""
 
-    kind: Literal["snapkv"] = "snapkv"
+    kind: Literal["snapkv"] = Field("snapkv", description="workload kind")
     window: int = Field(32, ge=1, description="observation window W (model default 32, `init_snapkv`, papers.md §2.1)")
     capacity: int = Field(
         2048, ge=2, description="max_capacity_prompt C: KV entries kept per head (model default 2048, papers.md §2.1)"
