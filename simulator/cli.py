@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from simulator.errors import UserError
 
 #: Subcommand modules under ``simulator.commands``, in ``--help`` order.
-COMMANDS: tuple[str, ...] = ("run", "validate", "list", "schema", "trace")
+COMMANDS: tuple[str, ...] = ("run", "validate", "list", "schema", "trace", "compare", "sweep")
 
 EXIT_USER_ERROR = 2
 
