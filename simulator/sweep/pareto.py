@@ -99,10 +99,20 @@ def pareto_figure(
             zorder=3,
             label=f"{name}: Pareto front ({len(front)})",
         )
+        same: dict[tuple[float, float], list[str]] = {}
         for r, px, py in zip(front, fx, fy, strict=True):
-            label = str(r.get("label", ""))
-            if label and len(front) <= 12:
-                ax.annotate(label, (px, py), xytext=(5, 4), textcoords="offset points", fontsize=7)
+            same.setdefault((px, py), []).append(str(r.get("label", "")))
+        if len(same) <= 12:
+            for (px, py), labels in same.items():
+                text = labels[0] + (f" (+{len(labels) - 1} identical)" if len(labels) > 1 else "")
+                if text:
+                    ax.annotate(text, (px, py), xytext=(5, 4), textcoords="offset points", fontsize=7)
+    xs = [float(r[x]) for r in usable if float(r[x]) > 0]
+    ys = [float(r[y]) for r in usable if float(r[y]) > 0]
+    if xs and len(xs) == len(usable) and max(xs) / min(xs) > 50:
+        ax.set_xscale("log")
+    if ys and len(ys) == len(usable) and max(ys) / min(ys) > 50:
+        ax.set_yscale("log")
     ax.set_xlabel(f"latency ({tu})")
     ax.set_ylabel(f"energy ({eu})")
     ax.grid(True, linewidth=0.4, alpha=0.5)

@@ -169,7 +169,9 @@ def sweep_rows(records: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> li
     """One flat row per (point, run): point id, overrides (one column per path), run metrics, error."""
     rows = []
     for record in records:
-        overrides = record["overrides"]
+        stored = record["overrides"]
+        overrides = {path: stored[path] for path in paths if path in stored}
+        overrides.update({k: v for k, v in stored.items() if k not in overrides})
         point = SweepPoint(index=record["index"], id=record["point_id"], overrides=overrides)
         base = {"point_id": record["point_id"], "index": record["index"], "label": point.label()}
         base.update({path: overrides.get(path) for path in paths})
