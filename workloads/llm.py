@@ -37,7 +37,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from workloads.base import WorkloadBase
-from workloads.dtypes import DTYPES, tensor_bytes
+from workloads.dtypes import tensor_bytes
 from workloads.models import TransformerConfig, load_model
 from workloads.trace import Operator, TensorRef, Trace
 
@@ -327,7 +327,6 @@ class LLMSpecBase(WorkloadBase):
     def header(self, workload: str, **extra: Any) -> dict[str, Any]:
         """The trace header common to LLM workloads."""
         cfg = self.config
-        assert self.wdtype in DTYPES
         return {
             "format": "hetsim-trace",
             "version": 1,
