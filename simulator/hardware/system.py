@@ -1,0 +1,138 @@
+"""The system graph: compute units and memories as nodes, links as edges, and routes between them.
+
+Links are bidirectional with their bandwidth in each direction. A route from a memory to a unit
+(or back) is the path with the fewest hops that passes only through memories (never through
+another compute unit); ties are broken by comparing the node-name sequences, so routes are
+deterministic. Each route lists the flow-network *resources* it occupies: the source memory's
+port, each directed link, the ports of memories passed through, and the destination memory's port.
+A memory port's capacity is its sustained bandwidth (bandwidth × efficiency), shared by reads and
+writes; a directed link's capacity is the link's bandwidth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import pairwise
+
+import networkx as nx
+
+from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, MemorySpec
+from simulator.errors import UserError, user_error
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A path between a memory and a compute unit, and what crossing it costs.
+
+    ``resources`` are indices into :attr:`System.resource_names`; ``latency_s`` is the home
+    memory's access latency plus every link's latency; ``link_energy_j_per_byte`` sums the links'
+    energy; ``links`` names each link crossed (for energy attribution), ``directed`` each directed
+    link resource (for timelines).
+    """
+
+    nodes: tuple[str, ...]
+    resources: tuple[int, ...]
+    latency_s: float
+    link_energy_j_per_byte: float
+    links: tuple[tuple[str, float], ...]
+
+
+class System:
+    """Compute units, memories and links of one architecture, with cached routes.
+
+    Raises :class:`~simulator.errors.UserError` for links naming unknown endpoints or duplicated.
+    """
+
+    def __init__(self, arch: ArchitectureSpec) -> None:
+        self.arch = arch
+        self.units: dict[str, ComputeUnitSpec] = dict(sorted(arch.compute_units.items()))
+        self.memories: dict[str, MemorySpec] = dict(sorted(arch.memories.items()))
+        clash = sorted(set(self.units) & set(self.memories))
+        if clash:
+            raise user_error(None, ("compute_units",), f"names used both by a unit and a memory: {clash}")
+        self.graph: nx.Graph = nx.Graph()
+        for name in self.units:
+            self.graph.add_node(name, kind="unit")
+        for name in self.memories:
+            self.graph.add_node(name, kind="memory")
+        #: flow-network resources: memory ports (sorted) then directed links (sorted)
+        self.resource_names: list[str] = []
+        self.capacities: list[float] = []
+        self._port: dict[str, int] = {}
+        for name, mem in self.memories.items():
+            self._port[name] = len(self.resource_names)
+            self.resource_names.append(f"{name}.port")
+            self.capacities.append(mem.sustained_bandwidth_bytes_per_s)
+        problems = []
+        links = []
+        for i, link in enumerate(arch.links):
+            a, b = link.between
+            bad = [n for n in (a, b) if n not in self.graph]
+            if bad:
+                problems.append((i, f"link endpoint(s) {bad} are neither a compute unit nor a memory"))
+                continue
+            if a == b or self.graph.has_edge(a, b):
+                problems.append((i, f"link {a}-{b} is a self-loop or duplicates another link"))
+                continue
+            self.graph.add_edge(a, b, spec=link, name=f"{a}-{b}")
+            links.append((a, b))
+        if problems:
+            raise UserError("; ".join(f"links[{i}]: {msg}" for i, msg in problems))
+        self._link: dict[tuple[str, str], int] = {}
+        for a, b in sorted(links + [(b, a) for a, b in links]):
+            self._link[(a, b)] = len(self.resource_names)
+            self.resource_names.append(f"{a}->{b}")
+            self.capacities.append(self.graph.edges[a, b]["spec"].bandwidth_bytes_per_s)
+        self._routes: dict[tuple[str, str], Route] = {}
+
+    def is_unit(self, name: str) -> bool:
+        """Whether ``name`` is a compute unit."""
+        return name in self.units
+
+    def port(self, memory: str) -> int:
+        """Resource index of a memory's port."""
+        return self._port[memory]
+
+    def _path(self, memory: str, unit: str) -> tuple[str, ...]:
+        allowed = [n for n in self.graph if n == unit or n in self.memories]
+        sub = self.graph.subgraph(allowed)
+        try:
+            paths = [tuple(p) for p in nx.all_shortest_paths(sub, memory, unit)]
+        except (nx.NetworkXNoPath, nx.NodeNotFound):
+            raise user_error(
+                None,
+                ("links",),
+                f"memory '{memory}' is unreachable from compute unit '{unit}' (no path of links through memories only)",
+            ) from None
+        return min(paths)
+
+    def route(self, src: str, dst: str) -> Route:
+        """Route from a memory to a unit (a read) or from a unit to a memory (a write); cached."""
+        key = (src, dst)
+        cached = self._routes.get(key)
+        if cached is not None:
+            return cached
+        if src in self.memories and dst in self.units:
+            memory, nodes = src, self._path(src, dst)
+        elif src in self.units and dst in self.memories:
+            memory, nodes = dst, tuple(reversed(self._path(dst, src)))
+        else:
+            raise ValueError(f"route({src!r}, {dst!r}) must join a memory and a compute unit")
+        resources: list[int] = []
+        if nodes[0] in self.memories:
+            resources.append(self._port[nodes[0]])
+        latency = self.memories[memory].latency_s
+        energy = 0.0
+        links: list[tuple[str, float]] = []
+        for a, b in pairwise(nodes):
+            resources.append(self._link[(a, b)])
+            edge = self.graph.edges[a, b]
+            spec = edge["spec"]
+            latency += spec.latency_s
+            energy += spec.energy_j_per_byte
+            links.append((edge["name"], spec.energy_j_per_byte))
+            if b in self.memories:
+                resources.append(self._port[b])
+        route = Route(nodes, tuple(resources), latency, energy, tuple(links))
+        self._routes[key] = route
+        return route

@@ -1,0 +1,99 @@
+"""The energy ledger: every joule attributed to (component, category, operator kind, phase).
+
+The engine records each executed operator once, as a reference to its (cached) :class:`OpEnergy`
+and its phase; the ledger counts them and expands the counts into joules at the end, so the hot
+path is one dictionary increment per operator. Categories: ``compute`` (FLOPs × energy per FLOP
+of the unit and dtype), ``data_movement`` (bytes × the home memory's read or write energy plus
+every link's energy on the route; memories passed through are not charged), ``static`` (static
+power × makespan per component plus the system's uncore power, attributed to phases by their
+share of time).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from simulator.metrics.result import EnergySplit
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class OpEnergy:
+    """Dynamic energy of one operator signature on one unit (J); hashed by identity."""
+
+    kind: str
+    unit: str
+    compute_j: float
+    #: component (memory or link name) -> J
+    data_movement_j: tuple[tuple[str, float], ...]
+
+    @property
+    def data_movement_total_j(self) -> float:
+        """Sum of the data-movement parts."""
+        return sum(j for _, j in self.data_movement_j)
+
+
+@dataclass(frozen=True)
+class LedgerViews:
+    """The ledger's totals and views, in the shape :class:`~simulator.metrics.result.RunResult` wants."""
+
+    energy: EnergySplit
+    by_component: dict[str, dict[str, float]]
+    by_phase: dict[str, dict[str, float]]
+    by_kind: dict[str, dict[str, float]]
+
+
+class Ledger:
+    """Counts operator executions per (energy signature, phase) and static power per component."""
+
+    def __init__(self) -> None:
+        self.counts: dict[tuple[OpEnergy, str], int] = {}
+        self.static_power_w: dict[str, float] = {}
+
+    def record(self, energy: OpEnergy, phase: str) -> None:
+        """One operator of this signature ran in ``phase``."""
+        key = (energy, phase)
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    def add_static(self, component: str, power_w: float) -> None:
+        """A component that draws ``power_w`` for the whole run."""
+        self.static_power_w[component] = self.static_power_w.get(component, 0.0) + power_w
+
+    def views(self, makespan_s: float, phase_time_s: Mapping[str, float]) -> LedgerViews:
+        """Expand the counts into joules; static energy is split over phases by their share of time."""
+        by_component: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        by_phase: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        by_kind: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        compute = movement = 0.0
+        for (energy, phase), n in sorted(self.counts.items(), key=lambda kv: (kv[0][0].kind, kv[0][1], kv[0][0].unit)):
+            cj = energy.compute_j * n
+            compute += cj
+            by_component[energy.unit]["compute"] += cj
+            by_phase[phase]["compute"] += cj
+            by_kind[energy.kind]["compute"] += cj
+            for component, j in energy.data_movement_j:
+                dj = j * n
+                movement += dj
+                by_component[component]["data_movement"] += dj
+                by_phase[phase]["data_movement"] += dj
+                by_kind[energy.kind]["data_movement"] += dj
+        static = 0.0
+        for component, power in sorted(self.static_power_w.items()):
+            sj = power * makespan_s
+            static += sj
+            by_component[component]["static"] += sj
+        total_phase = sum(phase_time_s.values())
+        if total_phase > 0:
+            for phase, t in phase_time_s.items():
+                by_phase[phase]["static"] += static * t / total_phase
+        for views in (by_component, by_phase, by_kind):
+            for cats in views.values():
+                for cat in ("compute", "data_movement", "static"):
+                    cats.setdefault(cat, 0.0)
+        return LedgerViews(
+            EnergySplit(compute, movement, static),
+            {k: dict(v) for k, v in sorted(by_component.items())},
+            {k: dict(v) for k, v in sorted(by_phase.items())},
+            {k: {c: v[c] for c in ("compute", "data_movement")} for k, v in sorted(by_kind.items())},
+        )
