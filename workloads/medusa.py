@@ -15,7 +15,9 @@ position and candidate generation; then steps until G tokens are generated, each
    layer a ``kv_write`` copying the accepted tokens' K/V from ``kv_tree.L{i}`` into ``kv.L{i}``
    (freeing ``kv_tree.L{i}``).
 3. ``medusa_heads``: the heads on the accepted position's hidden state (``heads_on: accepted``),
-   or on all T tree positions as ``MedusaModel.forward`` computes them (``heads_on: tree``),
+   or on every position of the pass (``heads_on: all``: P prompt positions at prefill, T tree
+   positions per step, as ``MedusaModel.forward`` applies them to all hidden states before the
+   accepted row is selected [UNVERIFIED: from the repository code as remembered, not papers.md]),
    top-10 per head (``TOPK``) and the gather that builds the next step's tree tokens.
 
 Acceptance: ``accepted_tokens_per_step`` (mean tokens per step, bonus token included), or derived
@@ -113,8 +115,10 @@ class MedusaSpec(LLMSpecBase):
     mode: Literal["expected", "sampled"] = Field(
         "expected", description="expected: fractional tokens per step; sampled: accept lengths drawn with `seed`"
     )
-    heads_on: Literal["accepted", "tree"] = Field(
-        "accepted", description="heads run on the accepted position only, or on all T tree positions"
+    heads_on: Literal["accepted", "all"] = Field(
+        "accepted", description="heads run on the one position they are needed for (accepted / last prompt token), "
+        "or on every position of each forward pass (all P prompt tokens, all T tree tokens) as MedusaModel.forward "
+        "computes them [UNVERIFIED: repo code read from memory, not in papers.md]"
     )
 
     @model_validator(mode="after")
@@ -251,7 +255,8 @@ def build_medusa(spec: MedusaSpec) -> Trace:
         v, hd = cfg.vocab_size, cfg.head_dim
         res = yield from transformer_pass(em, cfg, prefill_plan(cfg, b, spec.prompt_tokens))
         tok = emit_sample(em, cfg, "prefill", 0, b, res.logits, 1.0)
-        cand = _emit_heads(em, cfg, spec, 0, b, res.hidden, tok, tree)
+        prefill_rows = b if spec.heads_on == "accepted" else b * spec.prompt_tokens
+        cand = _emit_heads(em, cfg, spec, 0, prefill_rows, res.hidden, tok, tree)
         yield from em.drain()
         kv_len = float(spec.prompt_tokens)
         leaves = tree.leaves
@@ -291,7 +296,7 @@ def build_medusa(spec: MedusaSpec) -> Trace:
             rows_heads = b if spec.heads_on == "accepted" else b * t_tree
             cand = _emit_heads(em, cfg, spec, step, rows_heads, res.hidden,
                                acc if spec.heads_on == "accepted" else None, tree)
-            if spec.heads_on == "tree":  # candidates need the accepted row too
+            if spec.heads_on == "all":  # candidates need the accepted row too
                 cand = em.emit(
                     f"s{step}.select_candidates", "gather", "medusa_heads", 0,
                     (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),),

@@ -117,11 +117,13 @@ def test_medusa_params_per_head_vicuna_7b() -> None:
     assert medusa_params(load_model("vicuna-7b"), 1) == 147_853_312  # papers.md §1.1
 
 
-def test_heads_on_tree_positions(tiny_model: dict) -> None:
-    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, heads_on="tree")
+def test_heads_on_all_positions(tiny_model: dict) -> None:
+    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, heads_on="all")
     ops = list(build_medusa(spec))
     head_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 1]
-    assert all(op.dims["M"] == 64 for op in head_mm)
+    assert head_mm and all(op.dims["M"] == 64 for op in head_mm)
+    prefill_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 0]
+    assert prefill_mm and all(op.dims["M"] == 5 for op in prefill_mm)
 
 
 def test_validation() -> None:
