@@ -313,12 +313,18 @@ def energy_breakdown(result: ScenarioResult | Sequence[RunResult]) -> Figure:
 
 
 def latency_by_phase_family(run: RunResult) -> dict[str, float]:
-    """Latency per phase family (``decode[0]``, ``decode[1]``… summed as ``decode``), in first-seen order."""
+    """Latency per phase family (``decode[0]``, ``decode[1]``… summed as ``decode``).
+
+    Known families come in execution order (:data:`~simulator.report.style.PHASE_ORDER`), others after
+    them in first-seen order.
+    """
     out: dict[str, float] = {}
     for phase, seconds in run.latency_by_phase_s.items():
         base = style.phase_base(phase)
         out[base] = out.get(base, 0.0) + seconds
-    return out
+    rank = {name: i for i, name in enumerate(style.PHASE_ORDER)}
+    order = sorted(out, key=lambda name: (rank.get(name, len(rank)), list(out).index(name)))
+    return {name: out[name] for name in order}
 
 
 def latency_breakdown(result: ScenarioResult | Sequence[RunResult]) -> Figure:

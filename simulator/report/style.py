@@ -39,6 +39,9 @@ PHASE_COLORS: Mapping[str, str] = {
     "inference": "#64B5CD",
 }
 
+#: Execution order of the known phase families (for stacking and legends).
+PHASE_ORDER: tuple[str, ...] = ("prefill", "snapkv_select", "decode", "medusa_heads", "tree_verify", "inference")
+
 #: Operator kinds of the trace model.
 KIND_COLORS: Mapping[str, str] = {
     "matmul": "#4C72B0",

@@ -47,10 +47,11 @@ def summary_rows(result: ScenarioResult) -> list[dict[str, str]]:
                 "TPOT": _time(run.tpot_s),
                 "throughput": _throughput(run),
                 "energy": _energy(total),
-                "data movement": _share(run.energy.data_movement_j, total),
-                "compute": _share(run.energy.compute_j, total),
-                "static": _share(run.energy.static_j, total),
-                "roofline": f"{_time(run.roofline_latency_s)} (×{above:.2f})",
+                "move/comp/static": "/".join(
+                    _share(part, total)
+                    for part in (run.energy.data_movement_j, run.energy.compute_j, run.energy.static_j)
+                ),
+                "roofline": f"{_time(run.roofline_latency_s)} ×{above:.2f}",
             }
         )
     return rows
@@ -66,5 +67,8 @@ def summary_table(result: ScenarioResult) -> Table:
         table.add_column(column, justify="right" if numeric else "left", no_wrap=not numeric)
     for row in rows:
         table.add_row(*row.values())
-    table.caption = "energy shares: data movement / compute / static; roofline: ideal bound (latency ÷ bound)"
+    table.caption = (
+        "move/comp/static: energy shares (data movement / compute / static); "
+        "roofline: the ideal bound and latency ÷ bound"
+    )
     return table

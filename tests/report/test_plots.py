@@ -53,6 +53,13 @@ def test_latency_breakdown_has_category_and_phase_panels(scenario: ScenarioResul
     assert [t.get_text() for t in phase_ax.get_legend().get_texts()] == ["prefill", "decode"]
 
 
+def test_phase_families_in_execution_order(make_run_fn) -> None:
+    import dataclasses
+
+    run = dataclasses.replace(make_run_fn(), latency_by_phase_s={"decode[0]": 1.0, "zeta": 0.5, "prefill": 2.0})
+    assert list(plots.latency_by_phase_family(run)) == ["prefill", "decode", "zeta"]
+
+
 def test_gantt_has_one_row_per_unit_and_link(single: ScenarioResult) -> None:
     run = single.runs[0]
     fig = plots.gantt(run)
