@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
 
     result = run_scenario(spec, progress=progress)
     if "table" in spec.outputs and not args.quiet:
-        Console().print(summary_table(result))
+        out_console = Console()
+        if not out_console.is_terminal:  # files and pipes: wide enough that no cell wraps
+            out_console = Console(width=160)
+        out_console.print(summary_table(result))
     written = write_results(result, out, outputs=spec.outputs)
     console.print(f"wrote {len(written)} files to {out}")
     return 0
