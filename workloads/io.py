@@ -36,7 +36,7 @@ class TraceFormatError(ValueError):
 
 def _open(path: Path, mode: Literal["rt", "wt"]) -> IO[str]:
     if path.suffix == ".gz":
-        return gzip.open(path, mode, encoding="utf-8")  # type: ignore[return-value]
+        return gzip.open(path, mode, encoding="utf-8")
     return path.open(mode[0], encoding="utf-8")
 
 

@@ -30,14 +30,15 @@ simulator applies on-chip reuse. Each op's ``deps`` are exactly the ops whose ou
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+import math
+from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from workloads.base import WorkloadBase
-from workloads.dtypes import tensor_bytes
+from workloads.dtypes import bits_per_element, tensor_bytes
 from workloads.models import TransformerConfig, load_model
 from workloads.trace import Operator, TensorRef, Trace
 
@@ -77,9 +78,9 @@ class Emitter:
         """A weight of ``elements`` values at the weight dtype."""
         return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight"))
 
-    def kv(self, tensor: str, elements: int) -> TensorRef:
-        """A KV-cache tensor of ``elements`` values at the compute dtype."""
-        return TensorRef(tensor, "kv_cache", tensor_bytes(elements, self.dtype))
+    def kv(self, tensor: str, elements: float) -> TensorRef:
+        """A KV-cache tensor of ``elements`` values at the compute dtype (fractional: expected-value traces)."""
+        return TensorRef(tensor, "kv_cache", math.ceil(elements * bits_per_element(self.dtype) / 8))
 
     def emit(
         self,
@@ -168,7 +169,7 @@ class PassResult:
     kv_writes: tuple[int, ...]
 
 
-def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Iterator[Operator]:
+def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Generator[Operator, None, PassResult]:
     """Yield the operators of one forward pass, layer by layer; the generator returns a PassResult."""
     ph, st, b, t = plan.phase, plan.step, plan.batch, plan.tokens
     m = b * t

@@ -262,9 +262,12 @@ def build_medusa(spec: MedusaSpec) -> Trace:
         leaves = tree.leaves
         for step, tokens in enumerate(step_tokens(), start=1):
             n_ctx = round(kv_len)
+
+            def kv_read(i: int, n: int = n_ctx) -> tuple[tuple[str, int], ...]:
+                return (f"kv.L{i}", n), (f"kv_tree.L{i}", t_tree)
+
             plan = PassPlan(
-                phase="tree_verify", step=step, batch=b, tokens=t_tree,
-                kv_read=lambda i, n=n_ctx: ((f"kv.L{i}", n), (f"kv_tree.L{i}", t_tree)),
+                phase="tree_verify", step=step, batch=b, tokens=t_tree, kv_read=kv_read,
                 kv_write=lambda i: f"kv_tree.L{i}", kv_heads=cfg.num_kv_heads, logits_tokens=t_tree, input_dep=cand,
             )
             res = yield from transformer_pass(em, cfg, plan)

@@ -49,8 +49,6 @@ from workloads.trace import Operator, TensorRef, Trace
 
 #: Softmax FLOPs per score (max, subtract, exp, sum, divide): a stated assumption.
 SOFTMAX_FLOPS = 5
-#: SnapKV computes the observation-window softmax in fp32 (papers.md §2.1 step 2).
-SCORE_BYTES = 4
 
 
 class SnapKVSpec(LLMSpecBase):
