@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from workloads.llm import BaselineSpec, build_baseline
@@ -136,3 +139,45 @@ def test_validation() -> None:
     ok = MedusaSpec(model="vicuna-7b", prompt_tokens=4, generate_tokens=4, variant="medusa-2",
                     accepted_tokens_per_step=3.0)
     assert ok.tokens_per_step() == 3.0
+
+
+def test_tree_verify_matmul_flops(tiny_model: dict) -> None:
+    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, batch=2)
+    cfg = load_model(tiny_model)
+    ops = [op for op in build_medusa(spec) if op.step == 1 and op.phase == "tree_verify"]
+    matmul = sum(op.flops for op in ops if op.kind == "matmul")
+    rows = 2 * 64
+    assert matmul == 2 * rows * (cfg.num_layers * (cfg.attention_params + cfg.mlp_params) + cfg.lm_head_params)
+    att = [op for op in ops if op.kind == "attention"]
+    assert all(op.dims["M"] == 64 and op.dims["N"] == 5 + 64 and op.dims["B"] == 2 * 8 for op in att)
+
+
+@st.composite
+def _tree_and_accuracies(draw: st.DrawFn) -> tuple[list[tuple[int, ...]], list[list[float]]]:
+    paths: set[tuple[int, ...]] = set()
+    for _ in range(draw(st.integers(1, 8))):
+        depth = draw(st.integers(1, 3))
+        path = tuple(draw(st.integers(0, 2)) for _ in range(depth))
+        paths.update(path[:k] for k in range(1, depth + 1))
+    accs = []
+    for _ in range(3):
+        raw = draw(st.lists(st.floats(0, 1), min_size=3, max_size=3))
+        total = sum(raw) + draw(st.floats(0, 2))
+        accs.append([r / total if total else 0.0 for r in raw])
+    return sorted(paths), accs
+
+
+@settings(max_examples=60, deadline=None)
+@given(_tree_and_accuracies())
+def test_expected_value_equals_exact_enumeration(case: tuple[list[tuple[int, ...]], list[list[float]]]) -> None:
+    """The sampled mode's acceptance rule, averaged exactly over all rank outcomes, equals Σ Π a."""
+    paths, accs = case
+    tree = get_tree([list(p) for p in paths])
+    outcomes = [0, 1, 2, None]
+    exact = 0.0
+    for ranks in itertools.product(outcomes, repeat=3):
+        prob = 1.0
+        for k, r in enumerate(ranks):
+            prob *= accs[k][r] if r is not None else 1.0 - sum(accs[k])
+        exact += prob * tree.accept_length(ranks)
+    assert tree.expected_accept_length(accs) == pytest.approx(exact, abs=1e-9)
