@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from workloads.llm import (
     TOKEN_ID_BYTES,
@@ -61,12 +61,18 @@ class SnapKVSpec(LLMSpecBase):
     )
     kernel: int = Field(5, ge=1, description="pooling kernel size k (model default 5, papers.md §2.1)")
     pooling: Literal["avgpool", "maxpool"] = Field(
-        "avgpool", description="clustering pool (model default avgpool, papers.md §2.1; LongBench used maxpool k=7)"
+        "avgpool", description="clustering pool (model default avgpool, papers.md §2.1; LongBench used maxpool k=7); "
+        "'avg'/'max' are accepted as aliases"
     )
     per_kv_head: bool = Field(
         False, description="select and store per KV head (GQA groups vote together) instead of per query head as the "
         "reference code does"
     )
+
+    @field_validator("pooling", mode="before")
+    @classmethod
+    def _pool_alias(cls, value: object) -> object:
+        return {"avg": "avgpool", "max": "maxpool"}.get(value, value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _check_capacity(self) -> SnapKVSpec:

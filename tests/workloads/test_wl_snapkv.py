@@ -75,6 +75,11 @@ def test_first_decode_depends_on_gather(tiny_model: dict) -> None:
     assert any(by_id[d].name.endswith("snapkv.gather") for d in att.deps)
 
 
+def test_pooling_alias() -> None:
+    spec = SnapKVSpec(model="llama-2-7b", prompt_tokens=10, generate_tokens=2, pooling="max")
+    assert spec.pooling == "maxpool"
+
+
 def test_validation() -> None:
     with pytest.raises(ValidationError, match="must exceed window"):
         SnapKVSpec(model="llama-2-7b", prompt_tokens=10, generate_tokens=2, capacity=32, window=32)
