@@ -132,7 +132,7 @@ def format_value(value: float | None, unit: str) -> str:
         return "—"
     dimension = {"s": "time", "J": "energy", "W": "power"}.get(unit)
     if dimension:
-        return format_quantity(value, dimension, digits=4)
+        return f"0 {unit}" if value == 0 else format_quantity(value, dimension, digits=4)
     if unit == "fraction":
         return f"{100 * value:.1f}%"
     return f"{plots.fmt_number(value)} {unit}"

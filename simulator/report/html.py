@@ -81,7 +81,9 @@ def _t(value: float | None) -> str:
 
 
 def _j(value: float | None) -> str:
-    return "—" if value is None else format_quantity(value, "energy")
+    if value is None:
+        return "—"
+    return "0 J" if value == 0 else format_quantity(value, "energy")
 
 
 def _n(value: float | None, unit: str = "") -> str:

@@ -32,7 +32,7 @@ from simulator.report import style
 from simulator.units import UnitError, parse_quantity
 
 #: Default number of operators drawn in a Gantt chart when no window is given.
-GANTT_MAX_OPS = 2000
+GANTT_MAX_OPS = 500
 
 _TIME_SCALES = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 _ENERGY_SCALES = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"), (1e-12, "pJ"))
@@ -259,7 +259,8 @@ def energy_segments(run: RunResult, resolved: Mapping[str, Any] | None = None) -
         if cats.get("data_movement", 0.0) > 0
     ]
     for _, name, joules in sorted(movers):
-        segments.append((f"DM · {name} ({kinds[name]})", style.component_kind_color(kinds[name]), joules))
+        label = f"DM · {name}" if name == kinds[name] else f"DM · {name} ({kinds[name]})"
+        segments.append((label, style.component_kind_color(kinds[name]), joules))
     segments.append(("static", style.category_color("static"), static))
     return segments
 
