@@ -66,48 +66,134 @@ def decode_ops(layers: int = 32, steps: int = 250, hidden: int = 1024, ffn: int 
     ops: list[Operator] = []
     act = 2 * hidden
 
-    def add(name: str, kind: str, flops: float, reads: Sequence[TensorRef], writes: Sequence[TensorRef],
-            deps: Sequence[int], dims: dict[str, int] | None = None, tokens: float = 0.0, step: int = 0) -> int:
+    def add(
+        name: str,
+        kind: str,
+        flops: float,
+        reads: Sequence[TensorRef],
+        writes: Sequence[TensorRef],
+        deps: Sequence[int],
+        dims: dict[str, int] | None = None,
+        tokens: float = 0.0,
+        step: int = 0,
+    ) -> int:
         i = len(ops)
-        ops.append(Operator(id=i, name=name, kind=kind, phase="decode", flops=flops, reads=tuple(reads),
-                            writes=tuple(writes), deps=tuple(deps), dims=dims or {}, step=step, tokens=tokens))
+        ops.append(
+            Operator(
+                id=i,
+                name=name,
+                kind=kind,
+                phase="decode",
+                flops=flops,
+                reads=tuple(reads),
+                writes=tuple(writes),
+                deps=tuple(deps),
+                dims=dims or {},
+                step=step,
+                tokens=tokens,
+            )
+        )
         return i
 
     def mm(name: str, n: int, k: int, dep: int, step: int) -> int:
-        return add(name, "matmul", 2.0 * n * k,
-                   (TensorRef("x", "activation", 2 * k), TensorRef(name, "weight", 2 * n * k)),
-                   (TensorRef("y", "activation", 2 * n),), (dep,), {"M": 1, "N": n, "K": k}, step=step)
+        return add(
+            name,
+            "matmul",
+            2.0 * n * k,
+            (TensorRef("x", "activation", 2 * k), TensorRef(name, "weight", 2 * n * k)),
+            (TensorRef("y", "activation", 2 * n),),
+            (dep,),
+            {"M": 1, "N": n, "K": k},
+            step=step,
+        )
 
     prev = -1
     for s in range(steps):
         for layer in range(layers):
             p = f"L{layer}."
             d = (prev,) if prev >= 0 else ()
-            n1 = add(p + "norm1", "norm", 4.0 * hidden, (TensorRef("x", "activation", act),),
-                     (TensorRef("h", "activation", act),), d, step=s)
+            n1 = add(
+                p + "norm1",
+                "norm",
+                4.0 * hidden,
+                (TensorRef("x", "activation", act),),
+                (TensorRef("h", "activation", act),),
+                d,
+                step=s,
+            )
             q = mm(p + "wq", hidden, hidden, n1, s)
             k = mm(p + "wk", hidden, hidden, n1, s)
             v = mm(p + "wv", hidden, hidden, n1, s)
-            kvw = add(p + "kv_write", "kv_write", 0.0, (TensorRef("kv", "activation", 2 * act),),
-                      (TensorRef(p + "kv", "kv_cache", 2 * act),), (k, v), step=s)
+            kvw = add(
+                p + "kv_write",
+                "kv_write",
+                0.0,
+                (TensorRef("kv", "activation", 2 * act),),
+                (TensorRef(p + "kv", "kv_cache", 2 * act),),
+                (k, v),
+                step=s,
+            )
             ctx = 128 + s
-            att = add(p + "attn", "attention", 4.0 * hidden * ctx,
-                      (TensorRef("q", "activation", act), TensorRef(p + "kv", "kv_cache", 2 * act * ctx)),
-                      (TensorRef("o", "activation", act),), (q, kvw), {"B": 16, "M": 1, "N": ctx, "K": 64}, step=s)
+            att = add(
+                p + "attn",
+                "attention",
+                4.0 * hidden * ctx,
+                (TensorRef("q", "activation", act), TensorRef(p + "kv", "kv_cache", 2 * act * ctx)),
+                (TensorRef("o", "activation", act),),
+                (q, kvw),
+                {"B": 16, "M": 1, "N": ctx, "K": 64},
+                step=s,
+            )
             o = mm(p + "wo", hidden, hidden, att, s)
-            r1 = add(p + "res1", "elementwise", hidden, (TensorRef("o", "activation", 2 * act),),
-                     (TensorRef("x", "activation", act),), (o,), step=s)
-            n2 = add(p + "norm2", "norm", 4.0 * hidden, (TensorRef("x", "activation", act),),
-                     (TensorRef("h", "activation", act),), (r1,), step=s)
+            r1 = add(
+                p + "res1",
+                "elementwise",
+                hidden,
+                (TensorRef("o", "activation", 2 * act),),
+                (TensorRef("x", "activation", act),),
+                (o,),
+                step=s,
+            )
+            n2 = add(
+                p + "norm2",
+                "norm",
+                4.0 * hidden,
+                (TensorRef("x", "activation", act),),
+                (TensorRef("h", "activation", act),),
+                (r1,),
+                step=s,
+            )
             g = mm(p + "gate", ffn, hidden, n2, s)
             u = mm(p + "up", ffn, hidden, n2, s)
-            a = add(p + "act", "elementwise", 4.0 * ffn, (TensorRef("gu", "activation", 4 * ffn),),
-                    (TensorRef("a", "activation", 2 * ffn),), (g, u), step=s)
+            a = add(
+                p + "act",
+                "elementwise",
+                4.0 * ffn,
+                (TensorRef("gu", "activation", 4 * ffn),),
+                (TensorRef("a", "activation", 2 * ffn),),
+                (g, u),
+                step=s,
+            )
             dn = mm(p + "down", hidden, ffn, a, s)
-            prev = add(p + "res2", "elementwise", hidden, (TensorRef("d", "activation", 2 * act),),
-                       (TensorRef("x", "activation", act),), (dn,), step=s)
-        prev = add("sample", "sample", 2.0 * hidden, (TensorRef("x", "activation", act),),
-                   (TensorRef("t", "activation", 4),), (prev,), tokens=1.0, step=s)
+            prev = add(
+                p + "res2",
+                "elementwise",
+                hidden,
+                (TensorRef("d", "activation", 2 * act),),
+                (TensorRef("x", "activation", act),),
+                (dn,),
+                step=s,
+            )
+        prev = add(
+            "sample",
+            "sample",
+            2.0 * hidden,
+            (TensorRef("x", "activation", act),),
+            (TensorRef("t", "activation", 4),),
+            (prev,),
+            tokens=1.0,
+            step=s,
+        )
     return ops
 
 
