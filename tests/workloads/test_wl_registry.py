@@ -56,3 +56,17 @@ def test_trace_invariants(data: dict[str, Any]) -> None:
     if "tokens_per_sequence" in trace.header:
         assert tokens == pytest.approx(trace.header["tokens_per_sequence"])
     assert list(trace) == list(trace)  # re-iterable and deterministic
+
+
+def test_readme_examples_validate() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    import workloads
+
+    text = (Path(workloads.__file__).parent / "README.md").read_text()
+    block = text.split("```yaml")[1].split("```")[0]
+    for data in yaml.safe_load(block)["workloads"]:
+        if data["kind"] not in ("onnx", "trace"):  # these need files
+            WORKLOAD_ADAPTER.validate_python(data)
