@@ -14,8 +14,10 @@ from pathlib import Path
 import yaml
 
 from simulator.config.scenario import ScenarioSpec
+from simulator.errors import Problem, UserError
 from simulator.metrics.result import RunResult, ScenarioResult
 from simulator.report.writers import results_csv, results_json
+from workloads.io import TraceFormatError
 from workloads.spec import build_trace
 
 #: ``progress(done, total, label)`` is called before each run (done = runs finished so far) and once at the end.
@@ -42,9 +44,9 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
     for done, (arch, workload) in enumerate(pairs):
         if progress is not None:
             progress(done, len(pairs), f"{arch.name} · {workload.label}")
-        trace = build_trace(workload)
-        runs.append(
-            simulate(
+        try:
+            trace = build_trace(workload)
+            run = simulate(
                 arch,
                 trace,
                 spec.runtime,
@@ -52,7 +54,10 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
                 workload=workload.label,
                 timeline_limit=timeline_limit,
             )
-        )
+        except TraceFormatError as exc:  # a bad trace file is the user's input, not a bug
+            message = str(exc).replace(f"{exc.path}:{exc.line}: ", "")
+            raise UserError([Problem(exc.path, (f"line {exc.line}",), message)]) from None
+        runs.append(run)
     if progress is not None:
         progress(len(pairs), len(pairs), "done")
     return ScenarioResult(scenario=spec.name, runs=tuple(runs), resolved=spec.resolved, hetsim_version=hetsim_version())

@@ -118,7 +118,11 @@ def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Prob
         problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {data['kind']!r}; kinds: {kinds}"))
         return None
     if data["kind"] == "trace" and isinstance(data.get("path"), str):
-        data["path"] = str((ctx.base_dir / data["path"]).resolve())
+        trace_path = (ctx.base_dir / data["path"]).resolve()
+        if not trace_path.is_file():
+            problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {trace_path}"))
+            return None
+        data["path"] = str(trace_path)
     if "seed" not in data and "seed" in cls.model_fields:
         data["seed"] = seed
     try:

@@ -48,7 +48,8 @@ def gemm_scenario(tmp_path: Path) -> Path:
 def assert_one_paragraph_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
     err = capsys.readouterr().err
     assert "Traceback" not in err
-    assert err.startswith("hetsim: error:")
+    assert "hetsim: error:" in err
+    err = err[err.index("hetsim: error:") :]  # after any progress lines
     assert "\n\n" not in err.strip()
     for needle in needles:
         assert needle in err
@@ -210,3 +211,80 @@ def test_public_api() -> None:
         "UserError",
     }
     assert callable(simulator.simulate)
+
+
+def test_trace_replay_path_relative_to_scenario(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    assert main(["trace", "{kind: gemm, M: 16, N: 256, K: 256, repeat: 2}", "-o", str(folder / "g.jsonl")]) == 0
+    scenario = write(
+        folder / "s.yaml",
+        {
+            "name": "replay",
+            "architectures": ["edge-soc"],
+            "workloads": [
+                {"name": "gen", "kind": "gemm", "M": 16, "N": 256, "K": 256, "repeat": 2},
+                {"name": "file", "kind": "trace", "path": "g.jsonl"},
+            ],
+        },
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["run", str(scenario), "-o", "o", "-q"]) == 0
+    runs = json.loads((elsewhere / "o" / "results.json").read_text())["runs"]
+    assert runs[0]["latency_s"] == pytest.approx(runs[1]["latency_s"])
+    assert (
+        main(
+            [
+                "run",
+                str(
+                    write(
+                        folder / "bad.yaml",
+                        {
+                            "name": "b",
+                            "architectures": ["edge-soc"],
+                            "workloads": [{"kind": "trace", "path": "none.jsonl"}],
+                        },
+                    )
+                ),
+                "-o",
+                "o2",
+            ]
+        )
+        == 2
+    )
+    assert_one_paragraph_error(capsys, "workloads[0].path", "trace file not found")
+    write(folder / "broken.jsonl", "{not json\n")
+    broken = write(
+        folder / "broken.yaml",
+        {"name": "b", "architectures": ["edge-soc"], "workloads": [{"kind": "trace", "path": "broken.jsonl"}]},
+    )
+    assert main(["run", str(broken), "-o", "o3"]) == 2
+    assert_one_paragraph_error(capsys, "broken.jsonl")
+
+
+def test_default_output_folder(gemm_scenario: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", str(gemm_scenario), "-q"]) == 0
+    assert (tmp_path / "out" / "gemm-demo" / "results.json").exists()
+
+
+def test_outputs_plots_and_timeline(tmp_path: Path) -> None:
+    scenario = write(
+        tmp_path / "s.yaml",
+        {
+            "name": "p",
+            "architectures": ["a100-80gb"],
+            "workloads": [{"kind": "gemm", "M": 64, "N": 512, "K": 512}],
+            "outputs": ["json", "plots", "timeline"],
+            "timeline_limit": 100,
+        },
+    )
+    assert main(["run", str(scenario), "-o", str(tmp_path / "o"), "-q"]) == 0
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"results.json", "timeline.json", "scenario.resolved.yaml"} <= names
+    assert "results.csv" not in names
+    assert any(name.endswith(".png") for name in names)
