@@ -51,7 +51,7 @@ def test_late_arrival_shares_from_its_start() -> None:
 
 def test_max_min_across_three_links() -> None:
     # links 0 (cap 10), 1 (cap 10), 2 (cap 4); a: link 0; b: links 0+1; c: links 1+2; d: link 2
-    env, net, _ = _net([10.0, 10.0, 4.0])
+    _env, net, _ = _net([10.0, 10.0, 4.0])
     for name, res in (("a", (0,)), ("b", (0, 1)), ("c", (1, 2)), ("d", (2,))):
         net.start_group([(res, 1000.0)], payload=name)
     # link 2 saturates first (4/2 = 2 each for c and d); link 0 then gives 5 each to a and b;
@@ -60,7 +60,7 @@ def test_max_min_across_three_links() -> None:
 
 
 def test_flow_crossing_two_bottlenecks_takes_the_tighter() -> None:
-    env, net, _ = _net([6.0, 9.0])
+    _env, net, _ = _net([6.0, 9.0])
     net.start_group([((0,), 1.0)], payload="x")  # only link 0
     net.start_group([((0, 1), 1.0)], payload="y")  # both
     net.start_group([((1,), 1.0)], payload="z")  # only link 1
