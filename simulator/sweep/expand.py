@@ -8,7 +8,7 @@ so it does not depend on the order of the paths, on the other points, or on the 
 :func:`apply_overrides` writes a point's values into a copy of the *raw* scenario mapping (what
 the YAML file says). An architecture written as a built-in name or a path becomes a variant,
 ``{base: NAME, set: {rest.of.path: value}}``; an existing variant gets the path added to its
-``set``; an inline mapping is edited in place.
+``set``; an inline mapping is edited in place. A runtime given by name is inlined before a field of it is set.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import itertools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from simulator.errors import Problem, UserError
@@ -134,19 +135,47 @@ def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     _set(data, parts, value, [])
 
 
-def apply_overrides(raw: Mapping[str, Any], overrides: Mapping[str, Any], *, file: str | None = None) -> dict[str, Any]:
+def _inline_runtime(data: dict[str, Any], base_dir: Path | None) -> None:
+    """Replace a runtime given by name or path with its mapping, so that a sweep can set a field in it."""
+    from simulator.config.loader import builtin_runtimes, read_yaml
+
+    ref = data.get("runtime", "ideal")
+    if not isinstance(ref, str):
+        return
+    if _looks_like_path(ref):
+        path = (base_dir or Path.cwd()) / ref
+    else:
+        names = builtin_runtimes()
+        if ref not in names:
+            raise KeyError(f"unknown runtime {ref!r}; built-in names: {', '.join(names)}")
+        path = names[ref]
+    loaded = read_yaml(path, what="runtime file")
+    if not isinstance(loaded, dict):
+        raise KeyError(f"runtime {ref!r} is not a mapping")
+    data["runtime"] = copy.deepcopy(loaded)
+
+
+def apply_overrides(
+    raw: Mapping[str, Any], overrides: Mapping[str, Any], *, file: str | None = None, base_dir: Path | None = None
+) -> dict[str, Any]:
     """A deep copy of the raw scenario with ``overrides`` set and its ``sweep`` removed.
 
-    Every bad path is collected into one :class:`UserError` naming the ``sweep.<path>`` key.
+    A path into ``runtime.`` when the runtime is a name or a path first inlines that runtime's
+    mapping (relative paths resolve against ``base_dir``). Every bad path is collected into one
+    :class:`UserError` naming the ``sweep.<path>`` key.
     """
     data = copy.deepcopy(dict(raw))
     data.pop("sweep", None)
     problems = []
     for dotted, value in overrides.items():
         try:
+            if dotted.startswith("runtime."):
+                _inline_runtime(data, base_dir)
             set_override(data, dotted, value)
         except KeyError as exc:
             problems.append(Problem(file, ("sweep", dotted), str(exc.args[0])))
+        except UserError as exc:
+            problems += [Problem(file, ("sweep", dotted), p.message) for p in exc.problems]
     if problems:
         raise UserError(problems)
     return data

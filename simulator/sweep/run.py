@@ -147,7 +147,7 @@ def point_scenario(context: PointContext, point: SweepPoint) -> Any:
     """The validated :class:`ScenarioSpec` of one point (no timeline, plots or report: sweeps keep metrics)."""
     from simulator.config import scenario_from_dict
 
-    data = apply_overrides(context.raw, point.overrides, file=context.file)
+    data = apply_overrides(context.raw, point.overrides, file=context.file, base_dir=Path(context.base_dir))
     outputs = data.get("outputs")
     if isinstance(outputs, list):
         data["outputs"] = [o for o in outputs if o not in ("timeline", "report", "plots")] or ["json"]

@@ -248,3 +248,14 @@ def test_sweep_outputs(tmp_path: Path) -> None:
     assert {p.name for p in written} == {"sweep.csv", "pareto.json", "pareto.png", "pareto.svg"}
     header = (tmp_path / "out" / "sweep.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["point_id", "index", "architectures.0.memories.hbm.bandwidth", "workloads.0.batch"]
+
+
+def test_runtime_field_sweep_inlines_a_named_runtime() -> None:
+    data = apply_overrides(
+        {"runtime": "eager", "architectures": [], "workloads": []}, {"runtime.per_kernel_overhead": "1 us"}
+    )
+    assert isinstance(data["runtime"], dict)
+    assert data["runtime"]["per_kernel_overhead"] == "1 us"
+    assert data["runtime"]["name"] == "eager"
+    with pytest.raises(UserError, match="unknown runtime"):
+        apply_overrides({"runtime": "nope"}, {"runtime.per_kernel_overhead": "1 us"})
