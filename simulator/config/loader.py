@@ -48,7 +48,8 @@ Loc = tuple[str | int, ...]
 
 def search_roots() -> tuple[Path, ...]:
     """Folders searched for built-in ``architectures/`` and ``scenarios/``: package data, then repo."""
-    return (PACKAGE_DATA_ROOT, REPO_ROOT)
+    # the repository only when this is a source checkout (editable install), never a random site-packages parent
+    return (PACKAGE_DATA_ROOT, REPO_ROOT) if (REPO_ROOT / "pyproject.toml").is_file() else (PACKAGE_DATA_ROOT,)
 
 
 def _builtin_files(sub: str, roots: Sequence[Path] | None) -> dict[str, Path]:

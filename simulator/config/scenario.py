@@ -93,12 +93,13 @@ class ScenarioFile(_ScenarioTop):
     architectures: list[str | VariantSpec | ArchitectureSpec] = Field(
         min_length=1, description="built-in names, paths, inline mappings or variants"
     )
-    workloads: list[WorkloadSpec] = Field(min_length=1, description="workload mappings, each with a kind")  # type: ignore[assignment]
+    workloads: list[WorkloadSpec] = Field(min_length=1, description="workload mappings, each with a kind")
 
 
 def workload_classes() -> dict[str, type[BaseModel]]:
     """Workload kind → its spec class, read from the ``WorkloadSpec`` union."""
-    union = typing.get_args(WorkloadSpec)[0] if typing.get_origin(WorkloadSpec) is typing.Annotated else WorkloadSpec
+    spec: Any = WorkloadSpec
+    union = typing.get_args(spec)[0] if typing.get_origin(spec) is typing.Annotated else spec
     classes = typing.get_args(union) or (union,)
     return {cls.model_fields["kind"].default: cls for cls in classes}
 

@@ -288,3 +288,18 @@ def test_outputs_plots_and_timeline(tmp_path: Path) -> None:
     assert {"results.json", "timeline.json", "scenario.resolved.yaml"} <= names
     assert "results.csv" not in names
     assert any(name.endswith(".png") for name in names)
+
+
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_scenario_validates(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", str(path)]) == 0, capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_flagship_runs(tmp_path: Path) -> None:
+    assert main(["run", str(REPO_ROOT / "scenarios" / "flagship.yaml"), "-o", str(tmp_path), "-q"]) == 0
+    runs = {(r["architecture"], r["workload"]): r for r in json.loads((tmp_path / "results.json").read_text())["runs"]}
+    assert len(runs) == 6
+    for arch in ("a100-80gb", "a100-2x-hbm"):
+        assert runs[arch, "medusa"]["tpot_s"] < runs[arch, "baseline"]["tpot_s"]
+        assert runs[arch, "snapkv"]["energy_j"]["total"] < runs[arch, "baseline"]["energy_j"]["total"]
