@@ -32,5 +32,16 @@ bench: $(STAMP)  ## simulated operators per second and wall time for the referen
 fidelity: $(STAMP)  ## predictions vs published measurements
 	$(BIN)/hetsim fidelity -o $(OUT)/fidelity
 
+# Optional, never in CI: hetsim vs GenZ, llm-analysis, ZigZag (one env) and SCALE-Sim (its own env: numpy<2).
+# Peer versions are pinned so that the numbers in docs/crosscheck.md reproduce.
+CC_VENV := .venv-crosscheck
+SS_VENV := .venv-scalesim
+crosscheck:  ## hetsim side by side with peer tools (installs them into .venv-crosscheck and .venv-scalesim)
+	test -x $(CC_VENV)/bin/python || $(PYTHON) -m venv $(CC_VENV)
+	$(CC_VENV)/bin/python -m pip install --quiet -e . genz-llm==0.0.16 llm-analysis==0.2.2 zigzag-dse==3.9.1
+	test -x $(SS_VENV)/bin/python || $(PYTHON) -m venv $(SS_VENV)
+	$(SS_VENV)/bin/python -m pip install --quiet scalesim==3.0.0 'numpy<2'
+	$(CC_VENV)/bin/python -m simulator.crosscheck --scalesim-python $(SS_VENV)/bin/python
+
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache
