@@ -164,9 +164,21 @@ def architecture_roofs(resolved: Mapping[str, Any], run: RunResult) -> tuple[flo
     """(peak FLOP/s, bandwidth bytes/s) for a run's roofline, from the resolved architecture.
 
     Peak: the fastest unit's peak for the trace's dtype (any dtype when the header names none).
-    Bandwidth: the sustained bandwidth (peak × efficiency) of the memory holding the weights, or
-    the fastest ``hbm``/``dram`` memory. ``None`` when the resolved scenario does not say.
+    Bandwidth: the sustained bandwidth (peak × efficiency) of the fastest off-chip memory
+    (``hbm``/``dram``), else of the memory holding the weights. ``None`` when the resolved
+    scenario does not say. :func:`roof_memory` names the memory.
     """
+    roofs = _roofs(resolved, run)
+    return None if roofs is None else (roofs[0], roofs[1])
+
+
+def roof_memory(resolved: Mapping[str, Any], run: RunResult) -> str | None:
+    """The memory whose bandwidth :func:`architecture_roofs` uses."""
+    roofs = _roofs(resolved, run)
+    return None if roofs is None else roofs[2]
+
+
+def _roofs(resolved: Mapping[str, Any], run: RunResult) -> tuple[float, float, str] | None:
     arch = find_architecture(resolved, run.architecture)
     if arch is None:
         return None
@@ -187,16 +199,19 @@ def architecture_roofs(resolved: Mapping[str, Any], run: RunResult) -> tuple[flo
         eff = mem.get("efficiency", 1.0)
         return bw * (float(eff) if isinstance(eff, int | float) else 1.0)
 
+    off_chip = {name: sustained(m) for name, m in memories.items() if m.get("level") in ("hbm", "dram")}
     placement = arch.get("placement") or {}
     home = placement.get("weight") if isinstance(placement, Mapping) else None
-    if home in memories:
-        bandwidth = sustained(memories[home])
+    if off_chip:
+        memory = max(off_chip, key=lambda name: off_chip[name])
+    elif home in memories:
+        memory = str(home)
     else:
-        off_chip = [sustained(m) for m in memories.values() if m.get("level") in ("hbm", "dram")]
-        bandwidth = max(off_chip, default=0.0)
+        return None
+    bandwidth = sustained(memories[memory])
     if not peaks or bandwidth <= 0:
         return None
-    return max(peaks), bandwidth
+    return max(peaks), bandwidth, memory
 
 
 def _runs(result: ScenarioResult | Sequence[RunResult]) -> tuple[Sequence[RunResult], Mapping[str, Any], str]:
@@ -514,11 +529,14 @@ def roofline_points(run: RunResult) -> list[dict[str, float | str]]:
     return points
 
 
-def roofline(run: RunResult, *, peak_flops_per_s: float, bandwidth_bytes_per_s: float) -> Figure:
+def roofline(
+    run: RunResult, *, peak_flops_per_s: float, bandwidth_bytes_per_s: float, memory: str | None = None
+) -> Figure:
     """Roofline chart: each operator kind at its arithmetic intensity and attained rate, under the roofs.
 
     The roof is ``min(peak, intensity × bandwidth)``; the ridge (``peak / bandwidth`` FLOP/B)
     separates memory-bound kinds (left) from compute-bound ones (right). Marker area ∝ time share.
+    ``memory`` names the memory whose bandwidth is the slanted roof (shown in the legend).
     """
     if peak_flops_per_s <= 0 or bandwidth_bytes_per_s <= 0:
         raise ValueError(
@@ -540,16 +558,19 @@ def roofline(run: RunResult, *, peak_flops_per_s: float, bandwidth_bytes_per_s: 
         [min(peak_flops_per_s, x * bandwidth_bytes_per_s) / tflops for x in xs],
         color=style.REFERENCE_COLOR,
         linewidth=2,
-        label=f"roof: {peak_flops_per_s / tflops:.4g} TFLOP/s, {bandwidth_bytes_per_s / 1e9:.4g} GB/s",
+        label=f"roof: {peak_flops_per_s / tflops:.4g} TFLOP/s, {bandwidth_bytes_per_s / 1e9:.4g} GB/s"
+        + (f" ({memory})" if memory else ""),
     )
     ax.axvline(ridge, color=style.REFERENCE_COLOR, linestyle=":", linewidth=1)
-    ax.annotate(
-        f"ridge {ridge:.3g} FLOP/B",
-        (ridge, peak_flops_per_s / tflops),
-        xytext=(4, -14),
-        textcoords="offset points",
+    ax.text(
+        ridge,
+        0.02,
+        f" ridge {ridge:.3g} FLOP/B",
+        transform=ax.get_xaxis_transform(),
         fontsize=8,
         color=style.REFERENCE_COLOR,
+        ha="left",
+        va="bottom",
     )
     total_s = sum(float(p["seconds"]) for p in points) or 1.0
     placed: list[tuple[float, float]] = []
@@ -770,9 +791,11 @@ def standard_figures(result: ScenarioResult) -> dict[str, Figure]:
         name = slug(label)
         if run.timeline or run.flow_timeline:
             figures[f"gantt-{name}"] = gantt(run)
-        roofs = architecture_roofs(result.resolved, run)
+        roofs = _roofs(result.resolved, run)
         if roofs is not None:
-            figures[f"roofline-{name}"] = roofline(run, peak_flops_per_s=roofs[0], bandwidth_bytes_per_s=roofs[1])
+            figures[f"roofline-{name}"] = roofline(
+                run, peak_flops_per_s=roofs[0], bandwidth_bytes_per_s=roofs[1], memory=roofs[2]
+            )
     return figures
 
 

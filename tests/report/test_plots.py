@@ -100,6 +100,7 @@ def test_architecture_roofs_from_resolved(scenario: ScenarioResult) -> None:
     assert peak == pytest.approx(312e12)
     assert bw == pytest.approx(2e12 * 0.9)
     assert plots.architecture_roofs({}, scenario.runs[0]) is None
+    assert plots.roof_memory(scenario.resolved, scenario.runs[0]) == "hbm"
 
 
 def test_comparison_has_ratio_annotations(scenario: ScenarioResult) -> None:
