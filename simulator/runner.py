@@ -42,6 +42,7 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
     timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
     runs: list[RunResult] = []
     for done, (arch, workload) in enumerate(pairs):
+        index = spec.workloads.index(workload)
         if progress is not None:
             progress(done, len(pairs), f"{arch.name} · {workload.label}")
         try:
@@ -54,6 +55,11 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
                 workload=workload.label,
                 timeline_limit=timeline_limit,
             )
+        except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
+            where = ("workloads", index)
+            raise type(exc)(
+                [Problem(p.file or spec.file, p.path or where, f"on {arch.name}: {p.message}") for p in exc.problems]
+            ) from None
         except TraceFormatError as exc:  # a bad trace file is the user's input, not a bug
             message = str(exc).replace(f"{exc.path}:{exc.line}: ", "")
             raise UserError([Problem(exc.path, (f"line {exc.line}",), message)]) from None

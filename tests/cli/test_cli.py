@@ -303,3 +303,13 @@ def test_flagship_runs(tmp_path: Path) -> None:
     for arch in ("a100-80gb", "a100-2x-hbm"):
         assert runs[arch, "medusa"]["tpot_s"] < runs[arch, "baseline"]["tpot_s"]
         assert runs[arch, "snapkv"]["energy_j"]["total"] < runs[arch, "baseline"]["energy_j"]["total"]
+
+
+def test_engine_user_error_names_the_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    small = {"base": "a100-80gb", "name": "tiny-hbm", "set": {"memories.hbm.capacity": "1 MiB"}}
+    path = write(
+        tmp_path / "s.yaml",
+        {"name": "s", "architectures": [small], "workloads": [{"kind": "gemm", "M": 64, "N": 4096, "K": 4096}]},
+    )
+    assert main(["run", str(path), "-o", str(tmp_path / "o")]) == 2
+    assert_one_paragraph_error(capsys, f"{path}: workloads[0]: on tiny-hbm:", "hbm")
