@@ -458,7 +458,8 @@ def gantt(run: RunResult, *, window: tuple[float, float] | None = None, max_ops:
             ((op.start_s - start) / factor, max(op.end_s - op.start_s, 0.0) / factor)
         )
     for (row, kind), spans in by_row_kind.items():
-        ax.broken_barh(spans, (row - 0.38, 0.76), facecolors=style.kind_color(kind), edgecolor="none")
+        color = style.kind_color(kind)  # a thin edge keeps sub-pixel operators visible
+        ax.broken_barh(spans, (row - 0.38, 0.76), facecolors=color, edgecolor=color, linewidth=0.3)
     link_color = style.component_kind_color("link")
     by_link: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for flow in flows:
@@ -466,7 +467,7 @@ def gantt(run: RunResult, *, window: tuple[float, float] | None = None, max_ops:
             ((flow.start_s - start) / factor, max(flow.end_s - flow.start_s, 0.0) / factor)
         )
     for row, spans in by_link.items():
-        ax.broken_barh(spans, (row - 0.3, 0.6), facecolors=link_color, alpha=0.55, edgecolor="none")
+        ax.broken_barh(spans, (row - 0.3, 0.6), facecolors=link_color, alpha=0.55, edgecolor=link_color, linewidth=0.3)
     ax.set_yticks(range(len(rows)), [*units, *(f"link {name}" for name in links)], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, span / factor)
