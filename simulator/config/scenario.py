@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.config.checks import check_mapping
@@ -33,7 +33,7 @@ from simulator.config.loader import (
 )
 from simulator.errors import Problem, UserError
 from simulator.units import DIMENSIONS, format_quantity
-from workloads.spec import WORKLOAD_ADAPTER, WorkloadSpec, workload_kinds
+from workloads.spec import WorkloadSpec, workload_kinds
 
 Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
 #: Outputs written when a scenario does not say.
@@ -130,15 +130,10 @@ def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Prob
     if "seed" not in data and "seed" in cls.model_fields:
         data["seed"] = seed
     try:
-        return WORKLOAD_ADAPTER.validate_python(data)
-    except Exception as exc:  # pydantic.ValidationError; ValueError from a model validator
-        from pydantic import ValidationError
-
-        if not isinstance(exc, ValidationError):
-            raise
-        for problem in validation_problems(exc, file=ctx.file, prefix=(), model=cls):
-            path = problem.path[1:] if problem.path[:1] == (data["kind"],) else problem.path
-            problems.append(Problem(problem.file, loc + tuple(path), problem.message))
+        # validate against the kind's own class: error locations then carry no union tag
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(validation_problems(exc, file=ctx.file, prefix=loc, model=cls))
         return None
 
 

@@ -198,6 +198,7 @@ def test_all_problems_collected_in_one_error(tmp_path: Path) -> None:
     assert ("architectures", 1) in paths
     assert ("workloads", 1, "kind") in paths
     assert ("workloads", 2, "M") in paths and ("workloads", 2, "colour") in paths
+    assert "workloads[2].colour: unknown key; valid keys: K, M, N, batch" in text
     assert ("runtime",) in paths
     assert ("outputs", 1) in paths
     assert "unknown runtime 'eagre' (did you mean 'eager'?)" in text
