@@ -36,7 +36,10 @@ from simulator.errors import CapacityError, UserError
 from simulator.hardware.system import System
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import FlowRecord, OpRecord, RunResult
-from workloads.trace import Operator, Trace
+from workloads.trace import Operator, TensorRef, Trace
+
+#: A cached operator signature: (reads, writes, dims, cost on each candidate unit, the cost if pinned).
+_Sig = tuple[tuple[TensorRef, ...], tuple[TensorRef, ...], dict[str, int], tuple[OpCost, ...], OpCost | None]
 
 #: Finished operators whose finish time and critical-path split are kept for dependants.
 KEEP_DONE = 65536
@@ -146,7 +149,7 @@ class Engine:
         self.inflight: dict[int, _OpState] = {}
         self.done_end: dict[int, tuple[float, Cat]] = {}
         self.done_order: deque[int] = deque()
-        self.sigs: dict[tuple[Any, ...], tuple[tuple[OpCost, ...], OpCost | None]] = {}
+        self.sigs: dict[tuple[str, str, str, float], list[_Sig]] = {}
         self.max_outstanding = max_outstanding
         self.resume_outstanding = max(0, max_outstanding - max(1, max_outstanding // 8))
         self.window: simpy.Event | None = None
@@ -173,22 +176,32 @@ class Engine:
         The estimate starts an operator at the latest of now, its unit's estimated free time and
         its unfinished dependencies' estimated finishes, and runs it for its stand-alone time.
         """
-        key = (op.kind, op.dtype, op.flops, op.reads, op.writes, tuple(op.dims.items()) if op.dims else ())
-        entry = self.sigs.get(key)
+        # cheap key first (no hashing of tensor records), then an exact check of tensors and dims
+        key = (op.name, op.kind, op.dtype, op.flops)
+        entry: _Sig | None = None
+        bucket = self.sigs.get(key)
+        if bucket is not None:
+            for sig in bucket:
+                if sig[0] == op.reads and sig[1] == op.writes and sig[2] == op.dims:
+                    entry = sig
+                    break
         if entry is None:
             units = self.mapper.candidates(op)
             costs = tuple(self.mapper.cost(op, u) for u in units)
-            entry = (costs, costs[0] if len(costs) == 1 else None)
-            self.sigs[key] = entry
+            entry = (op.reads, op.writes, dict(op.dims), costs, costs[0] if len(costs) == 1 else None)
+            if bucket is None:
+                self.sigs[key] = [entry]
+            else:
+                bucket.append(entry)
         est_free = self.unit_est_free
-        fixed = entry[1]
+        fixed = entry[4]
         if fixed is not None:
             free = est_free[fixed.unit_index]
             est_free[fixed.unit_index] = (free if free > ready_est else ready_est) + fixed.standalone_s
             return fixed
-        best = entry[0][0]
+        best = entry[3][0]
         best_t = float("inf")
-        for cost in entry[0]:  # sorted by unit name: ties go to the first
+        for cost in entry[3]:  # sorted by unit name: ties go to the first
             free = est_free[cost.unit_index]
             t = (free if free > ready_est else ready_est) + cost.standalone_s
             if t < best_t:
@@ -247,8 +260,9 @@ class Engine:
         env = self.env
         host = self.host
         sync_on = host.sync_on
+        free = host.per_kernel_s == 0.0
         for op in ops:
-            cost_s = host.issue_cost_s(op.kind)
+            cost_s = 0.0 if free else host.issue_cost_s(op.kind)
             if cost_s > 0:
                 yield env.timeout(cost_s)
                 c = self.host_cat
@@ -278,10 +292,12 @@ class Engine:
         cap = self.capacity
         for mem, nbytes in cost.activations:
             cap.add(mem, "activation", nbytes, op)
-        for name, mem, nbytes in cost.weights:
-            if name not in cap.seen_weights:
-                cap.seen_weights.add(name)
-                cap.add(mem, "weight", nbytes, op)
+        if cost.weights:
+            seen = cap.seen_weights
+            for name, mem, nbytes in cost.weights:
+                if name not in seen:
+                    seen.add(name)
+                    cap.add(mem, "weight", nbytes, op)
         for name, mem, nbytes in cost.kv_writes:
             old = cap.kv.get(name)
             cap.kv[name] = (mem, (old[1] if old else 0) + nbytes)
@@ -289,7 +305,7 @@ class Engine:
         span = st.span
         if now < span[1]:
             span[1] = now
-        self.net.start_group(cost.flows, cost.compute_s, cost.latency_s, st, st.record)
+        self.net.start_group(cost.flows, cost.compute_s, cost.latency_s, st, st.record, cost)
 
     def _finish(self, group: FlowGroup) -> None:
         st: _OpState = group.payload
@@ -311,14 +327,17 @@ class Engine:
         if now >= self.makespan:
             self.makespan = now
             self.last_cat = cat
-        cap = self.capacity
-        for mem, nbytes in cost.activations:
-            cap.release(mem, "activation", nbytes)
-        for name in op.frees:
-            held = cap.kv.pop(name, None)
-            if held is not None:
-                cap.release(held[0], "kv_cache", held[1])
-        self.ledger.record(cost.energy, op.phase)
+        if cost.activations or op.frees:
+            cap = self.capacity
+            for mem, nbytes in cost.activations:
+                cap.release(mem, "activation", nbytes)
+            for name in op.frees:
+                held = cap.kv.pop(name, None)
+                if held is not None:
+                    cap.release(held[0], "kv_cache", held[1])
+        counts = self.ledger.counts
+        key = (cost.energy, op.phase)
+        counts[key] = counts.get(key, 0) + 1
         span = st.span
         if now > span[2]:
             span[2] = now
@@ -327,17 +346,21 @@ class Engine:
         if group.records is not None:
             self._record(st, group.records, group.transfer_s, now)
         # bookkeeping of finished operators
-        del self.inflight[op.id]
-        self.done_end[op.id] = (now, cat)
-        self.done_order.append(op.id)
-        if len(self.done_order) > KEEP_DONE:
-            del self.done_end[self.done_order.popleft()]
+        op_id = op.id
+        del self.inflight[op_id]
+        self.done_end[op_id] = (now, cat)
+        done_order = self.done_order
+        done_order.append(op_id)
+        if len(done_order) > KEEP_DONE:
+            del self.done_end[done_order.popleft()]
         if st.sync is not None:
             st.sync.succeed(cat)
         if self.window is not None and len(self.inflight) <= self.resume_outstanding:
             self.window.succeed(cat)
             self.window = None
-        q = self.queues[u]
+        queues = self.queues
+        busy = self.busy
+        q = queues[u]
         q.popleft()
         for w in st.waiters:
             w.pending -= 1
@@ -346,9 +369,9 @@ class Engine:
                 w.crit_cat = cat
             if not w.pending:
                 wu = w.cost.unit_index
-                if not self.busy[wu] and self.queues[wu][0] is w:
+                if not busy[wu] and queues[wu][0] is w:
                     self._start(w)
-        if q and not self.busy[u] and not q[0].pending:
+        if q and not busy[u] and not q[0].pending:
             self._start(q[0])
 
     def _record(
@@ -389,8 +412,8 @@ class Engine:
         latency = self.makespan
         for name, unit in system.units.items():
             self.ledger.add_static(name, unit.static_power_w)
-        for name, mem in system.memories.items():
-            self.ledger.add_static(name, mem.static_power_w)
+        for name, memory in system.memories.items():
+            self.ledger.add_static(name, memory.static_power_w)
         self.ledger.add_static("system", self.arch.static_power_w)
         phase_time: dict[str, float] = {}
         for phase, start, end in self.spans:
@@ -406,8 +429,8 @@ class Engine:
         roof_bytes: dict[str, float] = {}
         mem_bytes: dict[str, float] = {}
         operators = 0
-        for costs, _ in self.sigs.values():
-            for cost in costs:
+        for bucket in self.sigs.values():
+            for cost in (c for sig in bucket for c in sig[3]):
                 n = by_energy.get(id(cost.energy), 0)
                 if not n:
                     continue
@@ -434,7 +457,7 @@ class Engine:
         tokens = self.tokens
         ttft = self.ttft
         tpot = None
-        if ttft is not None and tokens - self.first_tokens > 0 and latency > ttft:
+        if ttft is not None and tokens - self.first_tokens > 0:
             tpot = (latency - ttft) / (tokens - self.first_tokens)
         tokens_per_s = batch * tokens / latency if tokens > 0 and latency > 0 else None
         fps = float(header["frames"]) / latency if "frames" in header and latency > 0 else None

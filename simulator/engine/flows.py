@@ -19,7 +19,7 @@ Event economy (SimPy sees O(1) events per operator):
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 import simpy
@@ -113,6 +113,44 @@ class FlowGroup:
 _Step = tuple[float, list[Flow], list[Flow], list[float], list[float]]
 
 
+#: A lone group's schedule: (time until its flows are done, each flow's finish offset,
+#: segments (begin offset, end offset, rate of every flow)).
+_Solo = tuple[float, list[float], list[tuple[float, float, list[float]]]]
+
+
+def _solo_schedule(capacities: Sequence[float], specs: Sequence[FlowSpec]) -> _Solo:
+    """Schedule of flows alone on the network: retire in order of completion, re-solving after each."""
+    n = len(specs)
+    remaining = [b for _, b in specs]
+    finish = [0.0] * n
+    segments: list[tuple[float, float, list[float]]] = []
+    active = list(range(n))
+    t = 0.0
+    while active:
+        solved = max_min_rates(capacities, [specs[i][0] for i in active])
+        rates = [0.0] * n
+        for i, q in zip(active, solved, strict=True):
+            rates[i] = q
+        dt = min(remaining[i] / rates[i] for i in active)
+        end = t + dt
+        tol = _tol(end)
+        left = []
+        for i in active:
+            remaining[i] -= rates[i] * dt
+            if remaining[i] <= rates[i] * tol:
+                finish[i] = end
+            else:
+                left.append(i)
+        if len(left) == len(active):  # rounding: retire the one that was due
+            due = min(active, key=lambda i: (remaining[i] / rates[i], i))
+            finish[due] = end
+            left.remove(due)
+        segments.append((t, end, rates))
+        active = left
+        t = end
+    return t, finish, segments
+
+
 def _tol(t: float) -> float:
     """Time tolerance at ``t``: far below any modelled duration, above float rounding of ``t``."""
     return 1e-12 * (t if t > 1.0 else 1.0)
@@ -159,6 +197,12 @@ class FlowNetwork:
         #: number of rate solutions computed, not memoised (for profiling)
         self.solves = 0
         self._solutions: dict[tuple[tuple[int, ...], ...], list[float]] = {}
+        # the lone group (no other flows active) runs on a precomputed schedule
+        self._solo: FlowGroup | None = None
+        self._solo_end = 0.0
+        self._solo_specs: list[FlowSpec] = []
+        self._solo_sched: _Solo = (0.0, [], [])
+        self._solo_plans: dict[Hashable, tuple[list[FlowSpec], _Solo]] = {}
 
     def start_group(
         self,
@@ -167,22 +211,85 @@ class FlowNetwork:
         latency_s: float = 0.0,
         payload: Any = None,
         record: bool = False,
+        key: Hashable | None = None,
     ) -> FlowGroup:
-        """Start an operator's flows now; ``on_complete`` gets the group when it completes."""
+        """Start an operator's flows now; ``on_complete`` gets the group when it completes.
+
+        ``key`` (optional) identifies ``flows`` for memoising the group's stand-alone schedule:
+        groups started with the same key must have the same flows.
+        """
         now = self.env.now
         group = FlowGroup(now, now + min_duration_s, latency_s, payload, record)
-        new = [Flow(res, b, group, now) for res, b in flows if b > 0 and res]
-        if new:
-            self._advance(now)
-            group.active = len(new)
-            self.flows.extend(new)
-            self._dirty = True
+        memo = self._solo_plans.get(key) if key is not None else None
+        if memo is not None:
+            specs, solo = memo
         else:
+            specs = [(res, b) for res, b in flows if b > 0 and res]
+            solo = None
+        if not specs:
             self._seq += 1
             heapq.heappush(self._pending, (group.min_end_s + latency_s, self._seq, group))
+        elif not self.flows and self._solo is None:
+            # alone on the network: its schedule is known until the next arrival; no Flow objects
+            if solo is None:
+                solo = _solo_schedule(self.capacities, specs)
+                if key is not None and len(self._solo_plans) < 65536:
+                    self._solo_plans[key] = (specs, solo)
+            group.active = len(specs)
+            self._solo = group
+            self._solo_specs = specs
+            self._solo_sched = solo
+            flows_done = now + solo[0]
+            self._solo_end = (group.min_end_s if group.min_end_s > flows_done else flows_done) + latency_s
+        else:
+            if self._solo is not None:
+                self._materialise(now)
+            self._advance(now)
+            group.active = len(specs)
+            self.flows.extend([Flow(res, b, group, now) for res, b in specs])
+            self._dirty = True
         if not self._in_wakeup:
             self._settle(now)
         return group
+
+    def _materialise(self, now: float) -> None:
+        """Turn the lone group's known schedule into Flow objects at ``now`` (another group arrives)."""
+        group = self._solo
+        assert group is not None
+        self._solo = None
+        _, finish, segments = self._solo_sched
+        elapsed = now - group.start_s
+        tol = _tol(now)
+        flows: list[Flow] = []
+        for i, (res, nbytes) in enumerate(self._solo_specs):
+            if finish[i] <= elapsed + tol:
+                self._retire(group, res, nbytes, group.start_s, group.start_s + finish[i])
+                continue
+            moved = 0.0
+            for begin, end, rates in segments:
+                if begin >= elapsed:
+                    break
+                moved += rates[i] * ((end if end < elapsed else elapsed) - begin)
+            flow = Flow(res, nbytes, group, group.start_s)
+            flow.remaining = nbytes - moved
+            flows.append(flow)
+        self.flows = flows
+        self._plan = []
+        self._plan_pos = 0
+        self._last_s = now
+        self._dirty = True
+
+    def _retire(self, group: FlowGroup, res: tuple[int, ...], nbytes: float, start: float, t: float) -> None:
+        """A flow of ``group`` ended at ``t``; a group with no flows left is queued for completion."""
+        group.active -= 1
+        if t > group.last_flow_end_s:
+            group.last_flow_end_s = t
+        if group.records is not None:
+            group.records.append((res, start, t, nbytes))
+        if not group.active:
+            end = (group.min_end_s if group.min_end_s > t else t) + group.latency_s
+            self._seq += 1
+            heapq.heappush(self._pending, (end, self._seq, group))
 
     # -- time advance ----------------------------------------------------------------------
 
@@ -248,15 +355,7 @@ class FlowNetwork:
             t, done, kept, kept_rem, rates = plan[self._plan_pos]
             self._plan_pos += 1
             for f in done:
-                g = f.group
-                g.active -= 1
-                g.last_flow_end_s = t
-                if g.records is not None:
-                    g.records.append((f.resources, f.start_s, t, f.bytes))
-                if not g.active:
-                    end = (g.min_end_s if g.min_end_s > t else t) + g.latency_s
-                    self._seq += 1
-                    heapq.heappush(self._pending, (end, self._seq, g))
+                self._retire(f.group, f.resources, f.bytes, f.start_s, t)
             for f, r, q in zip(kept, kept_rem, rates, strict=True):
                 f.remaining = r
                 f.rate = q
@@ -280,6 +379,8 @@ class FlowNetwork:
         at = self._plan[-1][0] if self._plan_pos < len(self._plan) else float("inf")
         if self._pending and self._pending[0][0] < at:
             at = self._pending[0][0]
+        if self._solo is not None and self._solo_end < at:
+            at = self._solo_end
         if at == float("inf"):
             return
         if self._wakeup_at is not None and self._wakeup_at <= at:
@@ -287,9 +388,7 @@ class FlowNetwork:
         self._gen += 1
         self._wakeup_at = at
         delay = at - now
-        simpy.Timeout(self.env, delay if delay > 0.0 else 0.0, self._gen).callbacks.append(  # type: ignore[union-attr]
-            self._on_wakeup
-        )
+        simpy.Timeout(self.env, delay if delay > 0.0 else 0.0, self._gen).callbacks.append(self._on_wakeup)
 
     def _on_wakeup(self, event: simpy.Event) -> None:
         if event.value != self._gen:
@@ -299,6 +398,18 @@ class FlowNetwork:
         self._advance(now)
         pending = self._pending
         limit = now + _tol(now)
+        group = self._solo
+        if group is not None and self._solo_end <= limit:
+            self._solo = None
+            duration, finish, _ = self._solo_sched
+            start = group.start_s
+            group.active = 0
+            group.last_flow_end_s = start + duration
+            if group.records is not None:
+                for i, (res, nbytes) in enumerate(self._solo_specs):
+                    group.records.append((res, start, start + finish[i], nbytes))
+            self._seq += 1
+            heapq.heappush(pending, (self._solo_end, self._seq, group))
         self._in_wakeup = True
         try:
             while pending and pending[0][0] <= limit:

@@ -83,13 +83,19 @@ class Mapper:
         self.unit_names = list(system.units)
         self.unit_index = {name: i for i, name in enumerate(self.unit_names)}
         self._candidates: dict[tuple[str, str], tuple[str, ...]] = {}
+        self._capable_cache: dict[tuple[str, str], list[str]] = {}
 
     def _capable(self, kind: str, dtype: str) -> list[str]:
-        return [
-            name
-            for name, unit in self.system.units.items()
-            if (unit.ops is None or kind in unit.ops) and dtype in unit.peak_flops_per_s
-        ]
+        key = (kind, dtype)
+        capable = self._capable_cache.get(key)
+        if capable is None:
+            capable = [
+                name
+                for name, unit in self.system.units.items()
+                if (unit.ops is None or kind in unit.ops) and dtype in unit.peak_flops_per_s
+            ]
+            self._capable_cache[key] = capable
+        return capable
 
     def candidates(self, op: Operator) -> tuple[str, ...]:
         """Units that may run ``op`` (one for a pinned rule); raises ``UserError`` if none can."""
@@ -136,8 +142,10 @@ class Mapper:
         cost.unit = unit_name
         cost.unit_index = self.unit_index[unit_name]
         cost.flops = op.flops
-        rate = unit.peak_flops_per_s[op.dtype] * unit.efficiency * utilisation(
-            unit.utilisation, unit.kind, op.kind, op.dims
+        rate = (
+            unit.peak_flops_per_s[op.dtype]
+            * unit.efficiency
+            * utilisation(unit.utilisation, unit.kind, op.kind, op.dims)
         )
         if op.flops > 0 and rate <= 0:
             raise UserError(f"{_describe(op)}: unit {unit_name!r} has zero peak for dtype {op.dtype!r}")
@@ -222,7 +230,10 @@ class Mapper:
 
 def capacity_message(memory: str, capacity: float, cls: str, adding: float, occupancy: Mapping[str, float]) -> str:
     """A capacity overflow in human units: memory, class, sizes, and what is already resident."""
-    size = lambda b: format_quantity(b, "size")  # noqa: E731
+
+    def size(nbytes: float) -> str:
+        return format_quantity(nbytes, "size")
+
     resident = ", ".join(f"{c} {size(b)}" for c, b in sorted(occupancy.items()) if b)
     return (
         f"memory '{memory}' ({size(capacity)}) overflows: {cls} needs {size(adding)} more "

@@ -208,3 +208,9 @@ def test_long_trace_is_streamed_with_bounded_state(tiny_arch: TinyArch) -> None:
     r = simulate(tiny_arch(), Trace({"workload": "long"}, ops))
     assert r.operators == n
     assert r.events <= 3 * n
+
+
+def test_empty_trace(tiny_arch: TinyArch) -> None:
+    r = simulate(tiny_arch(), trace())
+    assert r.latency_s == 0.0 and r.operators == 0 and r.energy.total_j == 0.0
+    assert r.tokens_per_s is None and r.ttft_s is None
