@@ -239,8 +239,8 @@ def conv_architecture() -> ArchitectureSpec:
             "array": {
                 "kind": "matrix",
                 "clock": f"{clock / 1e9} GHz",
-                "peak": {"int8": f"{2 * macs_per_cycle * clock / 1e12} TFLOP/s"},
-                "energy_per_flop": {"int8": f"{CONV_PJ_PER_FLOP} pJ/FLOP"},
+                "peak": {"int8": f"{2 * macs_per_cycle * clock / 1e12} TOP/s"},
+                "energy_per_flop": {"int8": f"{CONV_PJ_PER_FLOP} pJ/OP"},
                 "utilisation": {"model": "systolic", "rows": ARRAY_ROWS, "cols": ARRAY_COLS},
                 "buffer": "gb",
             }
