@@ -1,10 +1,11 @@
 """Engine throughput benchmark: ``python -m simulator.bench [-o FILE] [--steps N]``.
 
-Replays a decode-like trace (per layer: norm, q/k/v projections, KV write, attention, output
-projection, residual add, norm, gate/up projections, activation, down projection, residual add)
-on a small made-up two-unit architecture and prints operators, SimPy events, wall time,
-operators/s and events/s. The trace is built before timing starts, so the figure is the engine's.
-The hardware numbers are round placeholders, not a real chip.
+Replays two traces on a small made-up two-unit architecture and prints operators, SimPy events,
+wall time, operators/s and events/s for each: a decode-like trace (per layer: norm, q/k/v
+projections, KV write, attention over a growing context, output projection, residual add, norm,
+gate/up projections, activation, down projection, residual add) and a chain of 100k identical
+GEMMs. Traces are built before timing starts, so the figures are the engine's. The hardware
+numbers are round placeholders, not a real chip.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from simulator.config.architecture import ArchitectureSpec
 from simulator.engine import simulate
+from workloads.gemm import GemmSpec, build_gemm
 from workloads.trace import Operator, TensorRef, Trace
 
 BENCH_ARCH: dict[str, Any] = {
@@ -197,11 +199,12 @@ def decode_ops(layers: int = 32, steps: int = 250, hidden: int = 1024, ffn: int 
     return ops
 
 
-def run(steps: int = 250) -> dict[str, Any]:
-    """Build the trace, simulate it once, and return the measurements."""
-    arch = ArchitectureSpec.model_validate(BENCH_ARCH)
-    ops = decode_ops(steps=steps)
-    trace = Trace.from_operators({"workload": "bench-decode", "batch": 1}, ops)
+def gemm_chain_ops(n: int = 100_000) -> list[Operator]:
+    """``n`` dependent decode-shaped GEMMs (M=1, N=K=1024) with the same tensors: the engine's floor."""
+    return list(build_gemm(GemmSpec.model_validate({"name": "g", "M": 1, "N": 1024, "K": 1024, "repeat": n})))
+
+
+def _measure(arch: ArchitectureSpec, trace: Trace) -> dict[str, float]:
     start = time.perf_counter()
     result = simulate(arch, trace)
     wall = time.perf_counter() - start
@@ -213,6 +216,21 @@ def run(steps: int = 250) -> dict[str, Any]:
         "operators_per_s": result.operators / wall,
         "events_per_s": result.events / wall,
         "simulated_latency_s": result.latency_s,
+    }
+
+
+def run(steps: int = 250) -> dict[str, Any]:
+    """Build the traces, simulate each once, and return the measurements.
+
+    ``decode``: the decode-like trace (two units, a new attention signature per layer and step);
+    ``gemm_chain``: 100k identical dependent GEMMs (every static cost cached).
+    """
+    arch = ArchitectureSpec.model_validate(BENCH_ARCH)
+    decode = Trace.from_operators({"workload": "bench-decode", "batch": 1}, decode_ops(steps=steps))
+    chain = Trace.from_operators({"workload": "gemm"}, gemm_chain_ops())
+    return {
+        "decode": _measure(arch, decode),
+        "gemm_chain": _measure(arch, chain),
         "python": sys.version.split()[0],
     }
 
@@ -224,8 +242,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=250, help="decode steps (13×32+1 operators each)")
     args = parser.parse_args(argv)
     stats = run(args.steps)
-    for key, value in stats.items():
-        print(f"{key:>22}: {value:,.4g}" if isinstance(value, float) else f"{key:>22}: {value}")
+    for case in ("decode", "gemm_chain"):
+        print(case)
+        for key, value in stats[case].items():
+            print(f"  {key:>22}: {value:,.4g}" if isinstance(value, float) else f"  {key:>22}: {value}")
+    print(f"  {'python':>22}: {stats['python']}")
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:
             json.dump(stats, fh, indent=2)

@@ -36,10 +36,7 @@ from simulator.errors import CapacityError, UserError
 from simulator.hardware.system import System
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import FlowRecord, OpRecord, RunResult
-from workloads.trace import Operator, TensorRef, Trace
-
-#: A cached operator signature: (reads, writes, dims, cost on each candidate unit, the cost if pinned).
-_Sig = tuple[tuple[TensorRef, ...], tuple[TensorRef, ...], dict[str, int], tuple[OpCost, ...], OpCost | None]
+from workloads.trace import Operator, Trace
 
 #: Finished operators whose finish time and critical-path split are kept for dependants.
 KEEP_DONE = 65536
@@ -149,7 +146,7 @@ class Engine:
         self.inflight: dict[int, _OpState] = {}
         self.done_end: dict[int, tuple[float, Cat]] = {}
         self.done_order: deque[int] = deque()
-        self.sigs: dict[tuple[str, str, str, float], list[_Sig]] = {}
+        self.sigs: dict[tuple[Any, ...], tuple[tuple[OpCost, ...], OpCost | None]] = {}
         self.max_outstanding = max_outstanding
         self.resume_outstanding = max(0, max_outstanding - max(1, max_outstanding // 8))
         self.window: simpy.Event | None = None
@@ -176,32 +173,24 @@ class Engine:
         The estimate starts an operator at the latest of now, its unit's estimated free time and
         its unfinished dependencies' estimated finishes, and runs it for its stand-alone time.
         """
-        # cheap key first (no hashing of tensor records), then an exact check of tensors and dims
-        key = (op.name, op.kind, op.dtype, op.flops)
-        entry: _Sig | None = None
-        bucket = self.sigs.get(key)
-        if bucket is not None:
-            for sig in bucket:
-                if sig[0] == op.reads and sig[1] == op.writes and sig[2] == op.dims:
-                    entry = sig
-                    break
+        # exact signature: everything the cost depends on (tensor names matter for capacity)
+        dims = op.dims
+        key = (op.kind, op.dtype, op.flops, op.reads, op.writes, tuple(dims.items()) if dims else ())
+        entry = self.sigs.get(key)
         if entry is None:
             units = self.mapper.candidates(op)
             costs = tuple(self.mapper.cost(op, u) for u in units)
-            entry = (op.reads, op.writes, dict(op.dims), costs, costs[0] if len(costs) == 1 else None)
-            if bucket is None:
-                self.sigs[key] = [entry]
-            else:
-                bucket.append(entry)
+            entry = (costs, costs[0] if len(costs) == 1 else None)
+            self.sigs[key] = entry
         est_free = self.unit_est_free
-        fixed = entry[4]
+        fixed = entry[1]
         if fixed is not None:
             free = est_free[fixed.unit_index]
             est_free[fixed.unit_index] = (free if free > ready_est else ready_est) + fixed.standalone_s
             return fixed
-        best = entry[3][0]
+        best = entry[0][0]
         best_t = float("inf")
-        for cost in entry[3]:  # sorted by unit name: ties go to the first
+        for cost in entry[0]:  # sorted by unit name: ties go to the first
             free = est_free[cost.unit_index]
             t = (free if free > ready_est else ready_est) + cost.standalone_s
             if t < best_t:
@@ -429,8 +418,8 @@ class Engine:
         roof_bytes: dict[str, float] = {}
         mem_bytes: dict[str, float] = {}
         operators = 0
-        for bucket in self.sigs.values():
-            for cost in (c for sig in bucket for c in sig[3]):
+        for costs, _ in self.sigs.values():
+            for cost in costs:
                 n = by_energy.get(id(cost.energy), 0)
                 if not n:
                     continue
