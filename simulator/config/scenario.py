@@ -11,7 +11,6 @@ file written next to the results can be loaded again and gives the same runs.
 
 from __future__ import annotations
 
-import copy
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -24,10 +23,8 @@ from simulator.config.checks import check_mapping
 from simulator.config.loader import (
     _architecture,
     _Ctx,
-    _resolve_architecture_raw,
     _runtime,
     read_yaml,
-    set_dotted,
     validate_model,
     validation_problems,
 )
@@ -187,11 +184,6 @@ def scenario_from_dict(
         for path, values in top.sweep.items():
             if not values:
                 problems.append(Problem(file, ("sweep", path), "expected a non-empty list of values"))
-            elif not problems:  # the path must reach a key (architectures and runtime expanded)
-                try:
-                    apply_overrides(data, {path: values[0]}, file=file, base_dir=ctx.base_dir, roots=roots)
-                except UserError as exc:
-                    problems.extend(exc.problems)
     if problems or top is None or runtime is None:
         raise UserError(_unique(problems) or [Problem(file, (), "invalid scenario")])
 
@@ -290,65 +282,4 @@ def to_yaml_data(model: BaseModel) -> dict[str, Any]:
         else:
             dim = _dimension_of(info.metadata) or _dimension(annotation)
             out[key] = _with_unit(value, dim) if dim and value is not None else value
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# overrides (sweeps)
-
-
-def expand_references(
-    data: Mapping[str, Any],
-    *,
-    file: str | None = None,
-    base_dir: Path | None = None,
-    roots: Sequence[Path] | None = None,
-) -> dict[str, Any]:
-    """A copy of a raw scenario whose architectures and runtime are inline mappings (variants applied).
-
-    Dotted paths such as ``architectures.0.memories.hbm.bandwidth`` or ``runtime.per_kernel_overhead``
-    then reach into them, whatever the file wrote (a built-in name, a path, a variant).
-    """
-    ctx = _Ctx(file, base_dir or Path.cwd(), roots)
-    problems: list[Problem] = []
-    out = copy.deepcopy(dict(data))
-    if isinstance(out.get("architectures"), list):
-        expanded = []
-        for i, ref in enumerate(out["architectures"]):
-            resolved = _resolve_architecture_raw(ref, ctx, ("architectures", i), problems)
-            expanded.append(resolved[0] if resolved else ref)
-        out["architectures"] = expanded
-    runtime = out.get("runtime", "ideal")
-    if isinstance(runtime, str):
-        spec = _runtime(runtime, ctx, ("runtime",), problems)
-        if spec is not None:
-            out["runtime"] = to_yaml_data(spec)
-    if problems:
-        raise UserError(_unique(problems))
-    return out
-
-
-def apply_overrides(
-    data: Mapping[str, Any],
-    overrides: Mapping[str, Any],
-    *,
-    file: str | None = None,
-    base_dir: Path | None = None,
-    roots: Sequence[Path] | None = None,
-) -> dict[str, Any]:
-    """:func:`expand_references`, then set each ``dotted.path: value``; a bad path is a :class:`UserError`.
-
-    The result goes to :func:`scenario_from_dict` (with the same ``file`` and ``base_dir``). Used by sweeps:
-    each point of ``sweep`` is one ``overrides`` mapping. The ``sweep`` key itself is dropped.
-    """
-    out = expand_references(data, file=file, base_dir=base_dir, roots=roots)
-    out.pop("sweep", None)
-    problems = []
-    for dotted, value in overrides.items():
-        try:
-            set_dotted(out, str(dotted), value)
-        except KeyError as exc:
-            problems.append(Problem(file, ("sweep", str(dotted)), str(exc.args[0])))
-    if problems:
-        raise UserError(problems)
     return out

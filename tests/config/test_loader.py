@@ -288,29 +288,3 @@ def test_relative_paths_resolve_against_scenario_dir(tmp_path: Path) -> None:
     write(sub / "s.yaml", scenario(architectures=["hw.yaml"], runtime="rt.yaml"))
     spec = load_scenario(sub / "s.yaml")
     assert spec.architectures[0].name == "mine" and spec.runtime.name == "rt"
-
-
-def test_sweep_paths_checked_and_overrides_applied(tmp_path: Path) -> None:
-    from simulator.config.scenario import apply_overrides
-
-    data = scenario(
-        architectures=["a100-80gb", {"base": "a100-80gb", "name": "v", "set": {"static_power": "1 W"}}],
-        runtime="eager",
-        sweep={"architectures.1.memories.hbm.bandwidth": ["1 TB/s", "3 TB/s"]},
-    )
-    scenario_from_dict(data, file="s.yaml", base_dir=tmp_path)
-    point = apply_overrides(
-        data,
-        {"architectures.1.memories.hbm.bandwidth": "3 TB/s", "runtime.per_kernel_overhead": "2 us"},
-        file="s.yaml",
-        base_dir=tmp_path,
-    )
-    spec = scenario_from_dict(point, file="s.yaml", base_dir=tmp_path)
-    assert spec.architectures[1].memories["hbm"].bandwidth_bytes_per_s == pytest.approx(3e12)
-    assert spec.architectures[1].static_power_w == 1.0
-    assert spec.runtime.per_kernel_overhead_s == pytest.approx(2e-6)
-    assert spec.architectures[0].memories["hbm"].bandwidth_bytes_per_s == pytest.approx(2.039e12)
-    bad = scenario(sweep={"architectures.0.memories.hmb.bandwidth": ["1 TB/s"]})
-    message = error_of(scenario_from_dict, bad, file="s.yaml", base_dir=tmp_path)
-    assert "s.yaml: sweep.architectures.0.memories.hmb.bandwidth: no key 'hmb'" in message
-    assert "valid keys: hbm, l2" in message
