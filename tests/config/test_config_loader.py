@@ -288,3 +288,14 @@ def test_relative_paths_resolve_against_scenario_dir(tmp_path: Path) -> None:
     write(sub / "s.yaml", scenario(architectures=["hw.yaml"], runtime="rt.yaml"))
     spec = load_scenario(sub / "s.yaml")
     assert spec.architectures[0].name == "mine" and spec.runtime.name == "rt"
+
+
+def test_variant_cycle_is_an_error(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", {"base": "b.yaml", "name": "a"})
+    write(tmp_path / "b.yaml", {"base": "a.yaml", "name": "b"})
+    assert "cycle" in error_of(load_architecture, str(tmp_path / "a.yaml"))
+
+
+def test_unknown_variant_key_and_default_name() -> None:
+    assert "valid keys: base, name, description, set" in error_of(load_architecture, {"base": "a100-80gb", "sett": {}})
+    assert load_architecture({"base": "a100-80gb"}).name == "a100-80gb-variant"
