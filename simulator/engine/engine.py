@@ -38,6 +38,9 @@ from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import FlowRecord, OpRecord, RunResult
 from workloads.trace import Operator, Trace
 
+#: Cached operator signatures before the cache is folded into totals and cleared (bounded state).
+SIG_LIMIT = 16384
+
 #: Finished operators whose finish time and critical-path split are kept for dependants.
 KEEP_DONE = 65536
 
@@ -164,6 +167,35 @@ class Engine:
         self.spans: list[list[Any]] = []
         self.phase: str | None = None
         self.host_cat: Cat = ZERO_CAT
+        self.sig_limit = SIG_LIMIT
+        self.operators = 0
+        self.flops = 0.0
+        self.roof_compute_s = 0.0
+        self.roof_bytes: dict[str, float] = {}
+        self.mem_bytes: dict[str, float] = {}
+
+    def _tally(self, cost: OpCost, n: int) -> None:
+        """Add ``n`` finished operators of ``cost`` to the run's totals."""
+        if not n:
+            return
+        self.operators += n
+        self.flops += cost.flops * n
+        self.roof_compute_s += cost.roofline_compute_s * n
+        for mem, b in cost.roofline_bytes:
+            self.roof_bytes[mem] = self.roof_bytes.get(mem, 0.0) + b * n
+        for mem, b in cost.memory_bytes:
+            self.mem_bytes[mem] = self.mem_bytes.get(mem, 0.0) + b * n
+
+    def _evict(self) -> None:
+        """Fold every cached signature into the totals and forget them (operators in flight keep theirs)."""
+        for costs, _ in self.sigs.values():
+            for cost in costs:
+                self._tally(cost, cost.runs)
+                cost.runs = 0
+                cost.evicted = True
+        self.sigs.clear()
+        self.ledger.fold()
+        self.net.forget_memo()
 
     # -- issue -------------------------------------------------------------------------------
 
@@ -178,6 +210,8 @@ class Engine:
         key = (op.kind, op.dtype, op.flops, op.reads, op.writes, tuple(dims.items()) if dims else ())
         entry = self.sigs.get(key)
         if entry is None:
+            if len(self.sigs) >= self.sig_limit:
+                self._evict()
             units = self.mapper.candidates(op)
             costs = tuple(self.mapper.cost(op, u) for u in units)
             entry = (costs, costs[0] if len(costs) == 1 else None)
@@ -327,6 +361,10 @@ class Engine:
         counts = self.ledger.counts
         key = (cost.energy, op.phase)
         counts[key] = counts.get(key, 0) + 1
+        if cost.evicted:
+            self._tally(cost, 1)
+        else:
+            cost.runs += 1
         span = st.span
         if now > span[2]:
             span[2] = now
@@ -409,27 +447,15 @@ class Engine:
             if end >= start:
                 phase_time[phase] = phase_time.get(phase, 0.0) + (end - start)
         views = self.ledger.views(latency, phase_time)
-        # per-signature totals from the ledger's counts
-        by_energy: dict[int, int] = {}
-        for (energy, _phase), n in self.ledger.counts.items():
-            by_energy[id(energy)] = by_energy.get(id(energy), 0) + n
-        flops = 0.0
-        roof_compute = 0.0
-        roof_bytes: dict[str, float] = {}
-        mem_bytes: dict[str, float] = {}
-        operators = 0
         for costs, _ in self.sigs.values():
             for cost in costs:
-                n = by_energy.get(id(cost.energy), 0)
-                if not n:
-                    continue
-                operators += n
-                flops += cost.flops * n
-                roof_compute += cost.roofline_compute_s * n
-                for mem, b in cost.roofline_bytes:
-                    roof_bytes[mem] = roof_bytes.get(mem, 0.0) + b * n
-                for mem, b in cost.memory_bytes:
-                    mem_bytes[mem] = mem_bytes.get(mem, 0.0) + b * n
+                self._tally(cost, cost.runs)
+                cost.runs = 0
+        roof_compute = self.roof_compute_s
+        roof_bytes = self.roof_bytes
+        mem_bytes = self.mem_bytes
+        operators = self.operators
+        flops = self.flops
         roofline = roof_compute
         for mem, b in roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)

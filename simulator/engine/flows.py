@@ -421,6 +421,11 @@ class FlowNetwork:
             self._in_wakeup = False
         self._settle(now)
 
+    def forget_memo(self) -> None:
+        """Drop memoised lone-group schedules and rate solutions (keeps memory bounded)."""
+        self._solo_plans.clear()
+        self._solutions.clear()
+
     def rates(self) -> list[float]:
         """Current rates of active flows, in start order (for tests and inspection)."""
         return [f.rate for f in self.flows]

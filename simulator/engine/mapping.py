@@ -33,6 +33,7 @@ class OpCost:
         "activations",
         "compute_s",
         "energy",
+        "evicted",
         "flops",
         "flows",
         "kv_writes",
@@ -40,6 +41,7 @@ class OpCost:
         "memory_bytes",
         "roofline_bytes",
         "roofline_compute_s",
+        "runs",
         "standalone_s",
         "transfer_bytes",
         "unit",
@@ -68,6 +70,10 @@ class OpCost:
         #: off-chip memory -> compulsory bytes (before reuse), for the roofline
         self.roofline_bytes: tuple[tuple[str, float], ...] = ()
         self.roofline_compute_s = 0.0
+        #: operators of this signature finished so far (engine bookkeeping)
+        self.runs = 0
+        #: dropped from the engine's signature cache (its runs are tallied as they finish)
+        self.evicted = False
 
 
 def _describe(op: Operator) -> str:

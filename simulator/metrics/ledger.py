@@ -45,11 +45,20 @@ class LedgerViews:
 
 
 class Ledger:
-    """Counts operator executions per (energy signature, phase) and static power per component."""
+    """Counts operator executions per (energy signature, phase) and static power per component.
+
+    :meth:`fold` expands the counts into joules and forgets the signatures, so a long run with
+    ever-new signatures keeps bounded state; :meth:`views` folds whatever is left.
+    """
 
     def __init__(self) -> None:
         self.counts: dict[tuple[OpEnergy, str], int] = {}
         self.static_power_w: dict[str, float] = {}
+        self._component: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._phase: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._kind: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        self._compute_j = 0.0
+        self._movement_j = 0.0
 
     def record(self, energy: OpEnergy, phase: str) -> None:
         """One operator of this signature ran in ``phase``."""
@@ -60,40 +69,47 @@ class Ledger:
         """A component that draws ``power_w`` for the whole run."""
         self.static_power_w[component] = self.static_power_w.get(component, 0.0) + power_w
 
-    def views(self, makespan_s: float, phase_time_s: Mapping[str, float]) -> LedgerViews:
-        """Expand the counts into joules; static energy is split over phases by their share of time."""
-        by_component: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        by_phase: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        by_kind: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        compute = movement = 0.0
-        for (energy, phase), n in sorted(self.counts.items(), key=lambda kv: (kv[0][0].kind, kv[0][1], kv[0][0].unit)):
+    def fold(self) -> None:
+        """Expand the counts so far into joules and clear them."""
+        items = sorted(self.counts.items(), key=lambda kv: (kv[0][0].kind, kv[0][1], kv[0][0].unit))
+        for (energy, phase), n in items:
             cj = energy.compute_j * n
-            compute += cj
-            by_component[energy.unit]["compute"] += cj
-            by_phase[phase]["compute"] += cj
-            by_kind[energy.kind]["compute"] += cj
+            self._compute_j += cj
+            self._component[energy.unit]["compute"] += cj
+            self._phase[phase]["compute"] += cj
+            self._kind[energy.kind]["compute"] += cj
             for component, j in energy.data_movement_j:
                 dj = j * n
-                movement += dj
-                by_component[component]["data_movement"] += dj
-                by_phase[phase]["data_movement"] += dj
-                by_kind[energy.kind]["data_movement"] += dj
+                self._movement_j += dj
+                self._component[component]["data_movement"] += dj
+                self._phase[phase]["data_movement"] += dj
+                self._kind[energy.kind]["data_movement"] += dj
+        self.counts.clear()
+
+    def views(self, makespan_s: float, phase_time_s: Mapping[str, float]) -> LedgerViews:
+        """Expand the counts into joules; static energy is split over phases by their share of time."""
+        self.fold()
+        by_component = {k: dict(v) for k, v in self._component.items()}
+        by_phase = {k: dict(v) for k, v in self._phase.items()}
+        by_kind = {k: dict(v) for k, v in self._kind.items()}
         static = 0.0
         for component, power in sorted(self.static_power_w.items()):
             sj = power * makespan_s
             static += sj
-            by_component[component]["static"] += sj
+            cats = by_component.setdefault(component, {})
+            cats["static"] = cats.get("static", 0.0) + sj
         total_phase = sum(phase_time_s.values())
         if total_phase > 0:
             for phase, t in phase_time_s.items():
-                by_phase[phase]["static"] += static * t / total_phase
+                cats = by_phase.setdefault(phase, {})
+                cats["static"] = cats.get("static", 0.0) + static * t / total_phase
         for views in (by_component, by_phase, by_kind):
             for cats in views.values():
                 for cat in ("compute", "data_movement", "static"):
                     cats.setdefault(cat, 0.0)
         return LedgerViews(
-            EnergySplit(compute, movement, static),
-            {k: dict(v) for k, v in sorted(by_component.items())},
-            {k: dict(v) for k, v in sorted(by_phase.items())},
+            EnergySplit(self._compute_j, self._movement_j, static),
+            dict(sorted(by_component.items())),
+            dict(sorted(by_phase.items())),
             {k: {c: v[c] for c in ("compute", "data_movement")} for k, v in sorted(by_kind.items())},
         )

@@ -214,3 +214,25 @@ def test_empty_trace(tiny_arch: TinyArch) -> None:
     r = simulate(tiny_arch(), trace())
     assert r.latency_s == 0.0 and r.operators == 0 and r.energy.total_j == 0.0
     assert r.tokens_per_s is None and r.ttft_s is None
+
+
+def test_signature_cache_eviction_changes_nothing(tiny_arch: TinyArch, monkeypatch: pytest.MonkeyPatch) -> None:
+    from simulator.bench import decode_ops
+    from simulator.engine import engine as engine_module
+
+    t = Trace.from_operators({"workload": "decode"}, decode_ops(layers=2, steps=6, hidden=256, ffn=704))
+    full = simulate(tiny_arch(), t, timeline_limit=20)
+    monkeypatch.setattr(engine_module, "SIG_LIMIT", 3)
+    small = simulate(tiny_arch(), t, timeline_limit=20)
+    assert small.latency_s == full.latency_s
+    assert small.latency_by_category_s == full.latency_by_category_s
+    assert small.peak_memory_bytes == full.peak_memory_bytes
+    assert small.bytes_by_memory == pytest.approx(full.bytes_by_memory, rel=1e-12)
+    assert small.roofline_latency_s == pytest.approx(full.roofline_latency_s, rel=1e-12)
+    for component, cats in full.energy_by_component_j.items():
+        assert small.energy_by_component_j[component] == pytest.approx(cats, rel=1e-12)
+    for phase, cats in full.energy_by_phase_j.items():
+        assert small.energy_by_phase_j[phase] == pytest.approx(cats, rel=1e-12)
+    assert full.timeline == small.timeline
+    assert small.energy.total_j == pytest.approx(full.energy.total_j, rel=1e-12)
+    assert small.operators == full.operators and small.flops == pytest.approx(full.flops, rel=1e-12)
