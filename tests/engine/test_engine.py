@@ -236,3 +236,23 @@ def test_signature_cache_eviction_changes_nothing(tiny_arch: TinyArch, monkeypat
     assert full.timeline == small.timeline
     assert small.energy.total_j == pytest.approx(full.energy.total_j, rel=1e-12)
     assert small.operators == full.operators and small.flops == pytest.approx(full.flops, rel=1e-12)
+
+
+def test_gemm_larger_than_buffer_rereads_operands(tiny_arch: TinyArch) -> None:
+    n = 1024
+    mib2 = 2 * n * n  # one fp16 1024x1024 matrix
+    gemm = op(
+        0,
+        "matmul",
+        2.0 * n**3,
+        dims={"M": n, "N": n, "K": n},
+        reads=(TensorRef("A", "activation", mib2), TensorRef("B", "weight", mib2)),
+        writes=(TensorRef("C", "activation", mib2),),
+    )
+    # 96 KiB buffer: T = sqrt(98304 / (3 * 2)) = 128, so A and B are each read 1024/128 = 8 times
+    small = simulate(tiny_arch(memories={"sram": {"capacity": "96 KiB"}}), trace(gemm), mapping=PINNED)
+    assert small.bytes_by_memory == {"dram": pytest.approx(8 * mib2 + 8 * mib2 + mib2)}
+    assert small.roofline_latency_s == pytest.approx(3 * mib2 / 100e9)  # compulsory traffic only
+    big = simulate(tiny_arch(memories={"sram": {"capacity": "64 MiB"}}), trace(gemm), mapping=PINNED)
+    assert big.bytes_by_memory == {"dram": pytest.approx(3 * mib2)}
+    assert big.latency_s < small.latency_s
