@@ -460,12 +460,15 @@ class Engine:
         for mem, b in roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
         c = self.last_cat
-        residual = latency - (c[0] + c[1] + c[2] + c[3])
+        residual = latency - (c[0] + c[1] + c[2] + c[3])  # float rounding only
+        idle = c[3] + residual
+        if idle < 0.0 and idle > -1e-9 * latency:
+            idle = 0.0
         by_cat = {
             "compute": c[0],
             "data_movement": c[1],
             "host_overhead": c[2],
-            "idle": c[3] + residual,
+            "idle": idle,
         }
         header = dict(trace.header)
         batch = int(header.get("batch", 1))
