@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from simulator.errors import UserError
 
 #: Subcommand modules under ``simulator.commands``, in ``--help`` order.
-COMMANDS: tuple[str, ...] = ("run", "validate", "list", "schema", "trace", "compare", "sweep")
+COMMANDS: tuple[str, ...] = ("run", "validate", "list", "schema", "trace", "compare", "sweep", "fidelity")
 
 EXIT_USER_ERROR = 2
 

@@ -53,8 +53,11 @@ SILU_FLOPS = 4
 GELU_FLOPS = 8
 ADD_FLOPS = 1
 
+#: Operator kinds that run at the compute dtype on matrix units; the rest use ``Emitter.vector_dtype``.
+_TENSOR_KINDS = frozenset({"matmul", "attention"})
+
 WeightDtype = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
-ComputeDtype = Literal["fp32", "fp16", "bf16"]
+ComputeDtype = Literal["fp32", "fp16", "bf16", "fp8"]  # fp8: FP8 GEMMs and KV (TensorRT-LLM, H100)
 
 
 class Emitter:
@@ -62,6 +65,9 @@ class Emitter:
 
     def __init__(self, dtype: str, weight_dtype: str) -> None:
         self.dtype = dtype
+        # FP8 is a tensor-core format: norms, RoPE, softmax and the like run in fp16 on the vector
+        # units while their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe).
+        self.vector_dtype = "fp16" if dtype == "fp8" else dtype
         self.weight_dtype = weight_dtype
         self.next_id = 0
         self._buffer: list[Operator] = []
@@ -108,7 +114,7 @@ class Emitter:
             reads=reads,
             writes=writes,
             deps=clean,
-            dtype=dtype or self.dtype,
+            dtype=dtype or (self.dtype if kind in _TENSOR_KINDS else self.vector_dtype),
             dims=dict(dims or {}),
             step=step,
             tokens=float(tokens),

@@ -33,19 +33,20 @@ def _fps(runs: Sequence[RunResult]) -> float:
     return _need(runs[0].fps, "FPS")
 
 
-def _ms_per_step(runs: Sequence[RunResult]) -> float:
-    """Wall time / decoding steps, prefill amortised in, as the Medusa logs define it."""
-    steps = runs[0].header.get("steps")
-    if not steps:
-        raise ValueError("the trace header has no 'steps'")
-    return 1e3 * runs[0].latency_s / float(steps)
-
-
 def _tokens_per_step(runs: Sequence[RunResult]) -> float:
-    value = runs[0].header.get("tokens_per_step")
+    value = runs[0].header.get("expected_tokens_per_step")
     if value is None:
-        raise ValueError("the trace header has no 'tokens_per_step'")
+        raise ValueError("the trace header has no 'expected_tokens_per_step' (not a Medusa trace?)")
     return float(value)
+
+
+def _ms_per_step(runs: Sequence[RunResult]) -> float:
+    """Wall time / decoding steps, prefill amortised in, as the Medusa logs define it.
+
+    The logs count steps as new tokens / tokens per step, so the same definition is used here.
+    """
+    steps = runs[0].tokens_per_sequence / _tokens_per_step(runs)
+    return 1e3 * runs[0].latency_s / steps
 
 
 def _decode_speedup(runs: Sequence[RunResult]) -> float:

@@ -1,0 +1,40 @@
+"""``hetsim fidelity [-o DIR]``: predict every published measurement and report the error of each case.
+
+Cases are the development measurements shipped in ``simulator/fidelity/data`` (sources included);
+prints a table (case, measured, predicted, error) with the median and worst absolute error per
+category, and writes ``fidelity.json`` and a predicted-vs-measured scatter plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``fidelity`` subcommand."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "fidelity", help="compare predictions with published hardware measurements", description=__doc__
+    )
+    parser.add_argument("-o", "--out", type=Path, default=Path("out/fidelity"), help="output folder")
+    parser.add_argument("--case", action="append", default=[], help="run only cases whose id contains this text")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the cases, print the table, write the files."""
+    from simulator.fidelity import load_cases, run_fidelity
+    from simulator.fidelity.report import fidelity_table, write_fidelity
+
+    cases = [c for c in load_cases() if not args.case or any(text in c.id for text in args.case)]
+    console = Console(stderr=True, quiet=args.quiet)
+    report = run_fidelity(cases, progress=lambda case: console.print(f"[dim]{case.id}[/dim]"))
+    if not args.quiet:
+        Console(width=160).print(fidelity_table(report))
+    written = write_fidelity(report, args.out)
+    console.print(f"wrote {', '.join(str(p) for p in written)}")
+    return 0
