@@ -53,9 +53,6 @@ SILU_FLOPS = 4
 GELU_FLOPS = 8
 ADD_FLOPS = 1
 
-#: Operator kinds that run at the compute dtype on matrix units; the rest use ``Emitter.vector_dtype``.
-_TENSOR_KINDS = frozenset({"matmul", "attention"})
-
 WeightDtype = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
 ComputeDtype = Literal["fp32", "fp16", "bf16", "fp8"]  # fp8: FP8 GEMMs and KV (TensorRT-LLM, H100)
 
@@ -65,8 +62,8 @@ class Emitter:
 
     def __init__(self, dtype: str, weight_dtype: str) -> None:
         self.dtype = dtype
-        # FP8 is a tensor-core format: norms, RoPE, softmax and the like run in fp16 on the vector
-        # units while their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe).
+        # FP8 is a GEMM format: attention, norms, RoPE, softmax and the like compute in fp16 while
+        # their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe quantises the linear layers).
         self.vector_dtype = "fp16" if dtype == "fp8" else dtype
         self.weight_dtype = weight_dtype
         self.next_id = 0
@@ -114,7 +111,7 @@ class Emitter:
             reads=reads,
             writes=writes,
             deps=clean,
-            dtype=dtype or (self.dtype if kind in _TENSOR_KINDS else self.vector_dtype),
+            dtype=dtype or (self.dtype if kind == "matmul" else self.vector_dtype),
             dims=dict(dims or {}),
             step=step,
             tokens=float(tokens),
@@ -164,6 +161,8 @@ class PassPlan:
     input_dep: int | None = None
     after_attention: Callable[[int, int, int], int | None] | None = None
     kv_dep: Callable[[int], int | None] | None = None
+    #: tokens already in the cache that the KV write copies (``kv_update: concat``), else 0
+    kv_copy_tokens: int = 0
 
 
 @dataclass
@@ -207,9 +206,17 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
         )
         stored = m * plan.kv_heads * hd
         kv_tensor = plan.kv_write(i)
+        new_kv: tuple[TensorRef, ...] = (em.act("k_rot", stored), em.act("v", stored))
+        copied: tuple[TensorRef, ...] = ()
+        if plan.kv_copy_tokens:
+            # torch.cat into a fresh tensor: the whole old cache is read and written again (the copy is
+            # transient, so it counts as an activation while the op runs: the 2x peak of a cat)
+            old = 2 * b * plan.kv_copy_tokens * plan.kv_heads * hd
+            new_kv += (em.kv(kv_tensor, old),)
+            copied = (em.act(f"kv_concat.L{i}", old),)
         kvw = em.emit(
-            L + "kv_write", "kv_write", ph, 0, (em.act("k_rot", stored), em.act("v", stored)),
-            (em.kv(kv_tensor, 2 * stored),), (r, v), {"M": m, "N": 2 * plan.kv_heads * hd}, st,
+            L + "kv_write", "kv_write", ph, 0, new_kv,
+            (em.kv(kv_tensor, 2 * stored), *copied), (r, v), {"M": m, "N": 2 * plan.kv_heads * hd}, st,
         )
         kv_writes.append(kvw)
         sources = plan.kv_read(i)
@@ -351,10 +358,20 @@ class LLMSpecBase(WorkloadBase):
         }
 
 
+#: How a decode step adds its K/V to the cache.
+KVUpdate = Literal["inplace", "concat"]
+KV_UPDATE_HELP = (
+    "how decode steps add K/V to the cache: 'inplace' writes only the new token into a preallocated cache "
+    "(vLLM, TensorRT-LLM, gpt-fast, Medusa's KVCache); 'concat' grows it with torch.cat, re-reading and "
+    "re-writing the whole cache every step (HuggingFace transformers' dynamic cache, e.g. v4.37)"
+)
+
+
 class BaselineSpec(LLMSpecBase):
     """Plain autoregressive decoding: prefill, then one token per step."""
 
     kind: Literal["baseline"] = Field("baseline", description="workload kind")
+    kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)
 
 
 def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int, after_attention: Any = None) -> PassPlan:
@@ -366,12 +383,12 @@ def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int, after_attentio
 
 
 def decode_plan(cfg: TransformerConfig, batch: int, step: int, kv_len: int, input_dep: int | None,
-                kv_tensor: str = "kv", kv_heads: int | None = None) -> PassPlan:
+                kv_tensor: str = "kv", kv_heads: int | None = None, kv_update: str = "inplace") -> PassPlan:
     """One decode step: 1 query token against ``kv_len`` cached tokens plus itself."""
     return PassPlan(
         phase="decode", step=step, batch=batch, tokens=1, kv_read=lambda i: ((f"{kv_tensor}.L{i}", kv_len + 1),),
         kv_write=lambda i: f"{kv_tensor}.L{i}", kv_heads=kv_heads or cfg.num_kv_heads, logits_tokens=1,
-        input_dep=input_dep,
+        input_dep=input_dep, kv_copy_tokens=kv_len if kv_update == "concat" else 0,
     )
 
 
@@ -386,7 +403,8 @@ def build_baseline(spec: BaselineSpec) -> Trace:
         yield from em.drain()
         for step in range(1, spec.generate_tokens):
             kv_len = spec.prompt_tokens + step - 1
-            res = yield from transformer_pass(em, cfg, decode_plan(cfg, spec.batch, step, kv_len, tok))
+            plan = decode_plan(cfg, spec.batch, step, kv_len, tok, kv_update=spec.kv_update)
+            res = yield from transformer_pass(em, cfg, plan)
             tok = emit_sample(em, cfg, "decode", step, spec.batch, res.logits, 1.0)
             yield from em.drain()
 

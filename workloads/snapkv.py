@@ -36,8 +36,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from workloads.llm import (
+    KV_UPDATE_HELP,
     TOKEN_ID_BYTES,
     Emitter,
+    KVUpdate,
     LLMSpecBase,
     decode_plan,
     emit_sample,
@@ -64,6 +66,7 @@ class SnapKVSpec(LLMSpecBase):
         "avgpool", description="clustering pool (model default avgpool, papers.md §2.1; LongBench used maxpool k=7); "
         "'avg'/'max' are accepted as aliases"
     )
+    kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)
     per_kv_head: bool = Field(
         False, description="select and store per KV head (GQA groups vote together) instead of per query head as the "
         "reference code does"
@@ -163,11 +166,12 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
         yield from em.drain()
         for step in range(1, spec.generate_tokens):
             if spec.compresses:
-                dp = decode_plan(cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs)
+                dp = decode_plan(cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs,
+                                 kv_update=spec.kv_update)
                 if step == 1:  # the first decode step reads what the selection gathered
                     dp = replace(dp, kv_dep=gathers.get)
             else:
-                dp = decode_plan(cfg, b, step, p + step - 1, tok)
+                dp = decode_plan(cfg, b, step, p + step - 1, tok, kv_update=spec.kv_update)
             res = yield from transformer_pass(em, cfg, dp)
             tok = emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
             yield from em.drain()

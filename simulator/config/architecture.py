@@ -40,7 +40,15 @@ class UtilisationSpec(Spec):
     """
 
     model: Literal["ideal", "tiles", "systolic"] = Field("ideal", description="utilisation model")
-    tile_m: int = Field(128, ge=1, description="output tile rows (tiles model)")
+    tile_m: int = Field(
+        128, ge=1, description="output tile rows (tiles model); the largest tile when min_tile_m is set"
+    )
+    min_tile_m: int | None = Field(
+        None,
+        ge=1,
+        description="smallest tile rows (tiles model): tile rows follow M (next power of two) between min_tile_m "
+        "and tile_m, as GEMM libraries pick small-M tiles for skinny GEMMs",
+    )
     tile_n: int = Field(128, ge=1, description="output tile columns (tiles model)")
     parallel_tiles: int = Field(1, ge=1, description="tiles in flight at once, e.g. SMs (tiles model)")
     rows: int = Field(1, ge=1, description="array rows, K dimension (systolic model)")
@@ -130,13 +138,20 @@ class RuntimeSpec(Spec):
     The host issues operators in trace order, ``per_kernel_overhead`` each (times the kernels an
     operator of that kind launches), running ahead of the device asynchronously; after an
     operator whose kind is in ``sync_on`` it waits for the device (e.g. a token read back to
-    Python). Device time is never hidden inside this number: it is its own latency category.
+    Python). On the device, each kernel also costs ``kernel_launch_latency`` on its unit before it
+    does useful work (launch, grid fill and drain between dependent kernels). Both are reported
+    as the ``runtime_overhead`` latency category, never hidden inside a hardware number.
     """
 
     name: str = Field(description="profile name")
     description: str = Field("", description="one line for humans")
     sources: tuple[str, ...] = Field((), description="where the numbers come from")
     per_kernel_overhead_s: Time = Field(0.0, alias="per_kernel_overhead", description="host time per kernel launch")
+    kernel_launch_latency_s: Time = Field(
+        0.0,
+        alias="kernel_launch_latency",
+        description="device time per kernel spent launching and draining it (the unit does no work meanwhile)",
+    )
     kernels_per_op: dict[str, int] = Field(
         default_factory=dict, description="kernels launched per operator kind (default 1)"
     )

@@ -133,8 +133,8 @@ class Engine:
             raise ValueError(f"max_outstanding(={max_outstanding}) must be >= 1")
         self.arch = arch
         self.system = System(arch)
-        self.mapper = Mapper(self.system, mapping)
         self.host = HostProfile(runtime)
+        self.mapper = Mapper(self.system, mapping, self.host.launch_cost_s)
         self.env = CountingEnvironment()
         self.net = FlowNetwork(self.env, self.system.capacities, self._finish)
         self.ledger = Ledger()
@@ -339,10 +339,12 @@ class Engine:
         dur = now - st.start_s
         gap = st.start_s - st.crit_s
         c = st.crit_cat
-        if cost.compute_s >= group.transfer_s:
-            cat: Cat = (c[0] + dur, c[1], c[2], c[3] + gap)
+        launch = cost.launch_s
+        body = dur - launch
+        if cost.compute_s >= group.transfer_s - launch:
+            cat: Cat = (c[0] + body, c[1], c[2] + launch, c[3] + gap)
         else:
-            cat = (c[0], c[1] + dur, c[2], c[3] + gap)
+            cat = (c[0], c[1] + body, c[2] + launch, c[3] + gap)
         self.busy_s[u] += dur
         self.busy[u] = False
         self.unit_end_s[u] = now
@@ -467,7 +469,7 @@ class Engine:
         by_cat = {
             "compute": c[0],
             "data_movement": c[1],
-            "host_overhead": c[2],
+            "runtime_overhead": c[2],
             "idle": idle,
         }
         header = dict(trace.header)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from simulator.config.architecture import RuntimeSpec
 
-#: Latency categories as a 4-tuple: (compute, data_movement, host_overhead, idle) seconds.
+#: Latency categories as a 4-tuple: (compute, data_movement, runtime_overhead, idle) seconds.
 Cat = tuple[float, float, float, float]
 ZERO_CAT: Cat = (0.0, 0.0, 0.0, 0.0)
 
@@ -26,6 +26,7 @@ class HostProfile:
         self.per_kernel_s = runtime.per_kernel_overhead_s if runtime else 0.0
         self.kernels_per_op = dict(runtime.kernels_per_op) if runtime else {}
         self.sync_on = frozenset(runtime.sync_on) if runtime else frozenset()
+        self.launch_s = runtime.kernel_launch_latency_s if runtime else 0.0
         self._cost: dict[str, float] = {}
 
     def issue_cost_s(self, kind: str) -> float:
@@ -35,3 +36,7 @@ class HostProfile:
             cost = self.per_kernel_s * self.kernels_per_op.get(kind, 1)
             self._cost[kind] = cost
         return cost
+
+    def launch_cost_s(self, kind: str) -> float:
+        """Device seconds an operator of ``kind`` spends launching its kernels (on its unit)."""
+        return self.launch_s * self.kernels_per_op.get(kind, 1)

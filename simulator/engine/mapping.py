@@ -12,7 +12,7 @@ flows (after on-chip reuse), route latency, energies, capacity effects and roofl
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from simulator.errors import UserError
 from simulator.hardware.reuse import gemm_reuse_factors
@@ -38,6 +38,7 @@ class OpCost:
         "flows",
         "kv_writes",
         "latency_s",
+        "launch_s",
         "memory_bytes",
         "roofline_bytes",
         "roofline_compute_s",
@@ -55,6 +56,8 @@ class OpCost:
         self.compute_s = 0.0
         self.flows: list[tuple[tuple[int, ...], float]] = []
         self.latency_s = 0.0
+        #: the runtime's device-side kernel launch time, included in ``latency_s``
+        self.launch_s = 0.0
         self.standalone_s = 0.0
         self.transfer_bytes = 0.0
         self.flops = 0.0
@@ -83,8 +86,14 @@ def _describe(op: Operator) -> str:
 class Mapper:
     """Resolves operators to candidate units and builds their :class:`OpCost` on each."""
 
-    def __init__(self, system: System, overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        system: System,
+        overrides: Mapping[str, str] | None = None,
+        launch_s: Callable[[str], float] | None = None,
+    ) -> None:
         self.system = system
+        self.launch_s = launch_s
         self.rules: dict[str, str] = {**system.arch.mapping, **(overrides or {})}
         self.unit_names = list(system.units)
         self.unit_index = {name: i for i, name in enumerate(self.unit_names)}
@@ -218,6 +227,8 @@ class Mapper:
             cost.flows.append((route.resources, nbytes))
             cost.transfer_bytes += nbytes
             transfer_est += nbytes / min(system.capacities[r] for r in route.resources)
+        cost.launch_s = self.launch_s(op.kind) if self.launch_s is not None else 0.0
+        latency += cost.launch_s
         cost.latency_s = latency
         cost.standalone_s = max(cost.compute_s, transfer_est) + latency
         cost.energy = OpEnergy(

@@ -35,6 +35,8 @@ class FidelityCase:
     scenario: Mapping[str, Any]
     assumption: str = ""
     notes: str = ""
+    #: the physical effect hetsim does not model that explains a large error (empty when none is known)
+    known_gap: str = ""
 
     @property
     def is_upper_bound(self) -> bool:
@@ -83,6 +85,7 @@ def load_cases(measurements: Path | None = None, scenarios: Path | None = None) 
                 hardware=str(entry["hardware"]["name"]),
                 scenario=scenario,
                 assumption=str(spec.get("assumption", "")).strip(),
+                known_gap=str(spec.get("known_gap", "")).strip(),
                 notes=str(entry.get("notes", "")),
             )
         )

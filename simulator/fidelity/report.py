@@ -21,6 +21,7 @@ def fidelity_table(report: FidelityReport) -> Table:
         ("predicted", "right"),
         ("unit", "left"),
         ("error", "right"),
+        ("known gap", "left"),
     ]:
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
     for outcome in report.outcomes:
@@ -33,6 +34,7 @@ def fidelity_table(report: FidelityReport) -> Table:
             f"{outcome.predicted:.4g}",
             case.unit,
             f"{outcome.error_pct:+.1f}%",
+            "yes (see fidelity.json)" if case.known_gap else "",
         )
     table.add_section()
     for stats in report.categories:
@@ -43,6 +45,7 @@ def fidelity_table(report: FidelityReport) -> Table:
             "",
             "",
             f"median {stats.median_abs_error_pct:.1f}% / worst {stats.worst_abs_error_pct:.1f}%",
+            "",
         )
     return table
 

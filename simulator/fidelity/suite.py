@@ -42,6 +42,7 @@ class CaseOutcome:
             "hardware": self.case.hardware,
             "scenario": dict(self.case.scenario),
             "assumption": self.case.assumption,
+            "known_gap": self.case.known_gap,
         }
 
 
@@ -81,9 +82,8 @@ class FidelityReport:
 
 def predict(case: FidelityCase) -> float:
     """Run the case's scenario and read its metric."""
-    from simulator.runner import run_scenario
-
     from simulator.config import scenario_from_dict
+    from simulator.runner import run_scenario
 
     spec = scenario_from_dict(dict(case.scenario), file=f"fidelity case {case.id}", base_dir=Path.cwd())
     result = run_scenario(spec)

@@ -13,7 +13,9 @@ GEMM-like operators are reduced to a batched GEMM ``B × (M×K · K×N)`` by :fu
 Models (:class:`~simulator.config.architecture.UtilisationSpec`):
 
 - ``ideal``: 1.
-- ``tiles``: output tiles ``tile_m × tile_n``; tile quantisation ``M·N / (⌈M/tm⌉·tm · ⌈N/tn⌉·tn)``
+- ``tiles``: output tiles ``tile_m × tile_n`` (with ``min_tile_m`` set, the tile rows follow M:
+  the next power of two of M, clamped to ``[min_tile_m, tile_m]``, as cuBLAS/CUTLASS pick small-M
+  tiles for skinny GEMMs and large tiles otherwise); tile quantisation ``M·N / (⌈M/tm⌉·tm · ⌈N/tn⌉·tn)``
   times wave quantisation ``T / (⌈T/P⌉·P)`` with ``T = B·⌈M/tm⌉·⌈N/tn⌉`` tiles over ``P =
   parallel_tiles`` workers.
 - ``systolic``: a weight-stationary ``rows × cols`` array holds a ``K × N`` weight tile; ragged
@@ -68,6 +70,8 @@ def utilisation(spec: UtilisationSpec, unit_kind: str, kind: str, dims: Mapping[
     b, m, n, k = shape
     if spec.model == "tiles":
         tm, tn, workers = spec.tile_m, spec.tile_n, spec.parallel_tiles
+        if spec.min_tile_m is not None:
+            tm = min(tm, max(spec.min_tile_m, 1 << (m - 1).bit_length()))
         tiles_m, tiles_n = _ceil_div(m, tm), _ceil_div(n, tn)
         tile_q = (m * n) / (tiles_m * tm * tiles_n * tn)
         tiles = b * tiles_m * tiles_n

@@ -13,7 +13,7 @@ from typing import Any
 #: Energy categories of the ledger. Every joule is in exactly one.
 ENERGY_CATEGORIES = ("compute", "data_movement", "static")
 #: Latency categories along the critical path; they sum to the run's latency.
-LATENCY_CATEGORIES = ("compute", "data_movement", "host_overhead", "idle")
+LATENCY_CATEGORIES = ("compute", "data_movement", "runtime_overhead", "idle")
 
 
 @dataclass(frozen=True)

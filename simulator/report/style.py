@@ -16,7 +16,7 @@ CATEGORY_COLORS: Mapping[str, str] = {
     "compute": "#4C72B0",
     "data_movement": "#DD8452",
     "static": "#8C8C8C",
-    "host_overhead": "#8172B3",
+    "runtime_overhead": "#8172B3",
     "idle": "#D0D0D0",
 }
 
@@ -25,7 +25,7 @@ CATEGORY_LABELS: Mapping[str, str] = {
     "compute": "compute",
     "data_movement": "data movement",
     "static": "static",
-    "host_overhead": "host overhead",
+    "runtime_overhead": "runtime overhead",
     "idle": "idle",
 }
 

@@ -52,11 +52,24 @@ def test_host_overhead_of_an_eager_runtime(tiny_arch: TinyArch) -> None:
     t = trace(*(op(i, "matmul", 1e9, (i - 1,) if i else ()) for i in range(10)))  # 10 µs each on npu
     r = simulate(tiny_arch(), t, eager, mapping=PINNED)
     assert r.latency_s == pytest.approx(0.010 + 10e-6)
-    assert r.latency_by_category_s["host_overhead"] == pytest.approx(0.010)
+    assert r.latency_by_category_s["runtime_overhead"] == pytest.approx(0.010)
     assert r.latency_by_category_s["compute"] == pytest.approx(10e-6)
     ideal = simulate(tiny_arch(), t, mapping=PINNED)
     assert ideal.latency_s == pytest.approx(100e-6)
-    assert ideal.latency_by_category_s["host_overhead"] == 0.0
+    assert ideal.latency_by_category_s["runtime_overhead"] == 0.0
+
+
+def test_kernel_launch_latency_is_device_time_reported_as_runtime_overhead(tiny_arch: TinyArch) -> None:
+    # 3 dependent matmuls of 10 µs on the npu; each launches 2 kernels of 5 µs device-side launch time
+    rt = RuntimeSpec.model_validate(
+        {"name": "graphs-like", "kernel_launch_latency": "5 us", "kernels_per_op": {"matmul": 2}}
+    )
+    t = trace(*(op(i, "matmul", 1e9, (i - 1,) if i else ()) for i in range(3)))
+    r = simulate(tiny_arch(), t, rt, mapping=PINNED)
+    assert r.latency_s == pytest.approx(3 * (10e-6 + 10e-6))
+    assert r.latency_by_category_s["runtime_overhead"] == pytest.approx(30e-6)
+    assert r.latency_by_category_s["compute"] == pytest.approx(30e-6)
+    assert r.busy_by_unit_s["npu"] == pytest.approx(60e-6)  # the unit is held while launching
 
 
 def test_sync_on_makes_the_host_wait(tiny_arch: TinyArch) -> None:
@@ -72,7 +85,7 @@ def test_sync_on_makes_the_host_wait(tiny_arch: TinyArch) -> None:
     )
     r = simulate(tiny_arch(), t, rt, mapping=PINNED)
     assert r.latency_s == pytest.approx(0.022)
-    assert r.latency_by_category_s["host_overhead"] == pytest.approx(0.002)
+    assert r.latency_by_category_s["runtime_overhead"] == pytest.approx(0.002)
     assert r.latency_by_category_s["compute"] == pytest.approx(0.020)
     assert r.ttft_s == pytest.approx(0.011)
     assert r.tpot_s == pytest.approx(0.011)
@@ -159,7 +172,7 @@ def test_memory_bound_op_and_energy_split(tiny_arch: TinyArch) -> None:
     assert r.latency_by_category_s == {
         "compute": 0.0,
         "data_movement": pytest.approx(1e-5),
-        "host_overhead": 0.0,
+        "runtime_overhead": 0.0,
         "idle": pytest.approx(0.0, abs=1e-18),
     }
     assert r.energy.compute_j == pytest.approx(1e6 * 2e-12)

@@ -125,7 +125,7 @@ def make_run(
         latency_by_category_s={
             "compute": 0.4 * latency_s,
             "data_movement": 0.45 * latency_s,
-            "host_overhead": 0.1 * latency_s,
+            "runtime_overhead": 0.1 * latency_s,
             "idle": 0.05 * latency_s,
         },
         latency_by_phase_s={"prefill": 0.25 * latency_s, "decode[0]": 0.35 * latency_s, "decode[1]": 0.4 * latency_s},

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from workloads.llm import BaselineSpec, build_baseline
 from workloads.models import load_model
+from workloads.spec import WORKLOAD_ADAPTER, build_trace
 
 
 def _step_ops(spec: BaselineSpec, step: int) -> list:
@@ -119,3 +120,18 @@ def test_validation_messages() -> None:
         BaselineSpec(model="llama-9", prompt_tokens=4, generate_tokens=1)
     with pytest.raises(ValidationError, match="extra"):
         BaselineSpec(model="llama-2-7b", prompt_tokens=4, generate_tokens=1, promt=3)  # type: ignore[call-arg]
+
+
+def test_concat_kv_update_rereads_and_rewrites_the_whole_cache() -> None:
+    """HF's torch.cat cache: each decode step's kv_write moves the old cache twice more; the cache grows the same."""
+    base = {"kind": "baseline", "model": "llama-2-7b", "batch": 2, "prompt_tokens": 100, "generate_tokens": 3}
+    inplace = [o for o in build_trace(WORKLOAD_ADAPTER.validate_python(base)) if o.kind == "kv_write"]
+    concat_spec = WORKLOAD_ADAPTER.validate_python({**base, "kv_update": "concat"})
+    concat = [o for o in build_trace(concat_spec) if o.kind == "kv_write"]
+    per_token = 2 * 2 * 32 * 128 * 2  # K and V, batch 2, 32 heads × 128 dims, fp16
+    for a, b in zip(inplace, concat, strict=True):
+        old_tokens = 0 if a.phase == "prefill" else 100 + a.step - 1
+        assert b.bytes_read - a.bytes_read == old_tokens * per_token
+        assert b.bytes_written - a.bytes_written == old_tokens * per_token
+        kv_growth = [t.bytes for t in b.writes if t.cls == "kv_cache"]
+        assert kv_growth == [t.bytes for t in a.writes if t.cls == "kv_cache"]
