@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: demo test lint bench fidelity crosscheck clean
+.PHONY: demo test lint bench fidelity crosscheck docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hetsim needs Python 3.11+"'
@@ -31,6 +31,9 @@ bench: $(STAMP)  ## simulated operators per second and wall time for the referen
 
 fidelity: $(STAMP)  ## predictions vs published measurements
 	$(BIN)/hetsim fidelity -o $(OUT)/fidelity
+
+docs: $(STAMP)  ## regenerate docs/yaml-reference.md from the pydantic models (a test fails when it is stale)
+	$(BIN)/python -m simulator.docsgen
 
 # Optional, never in CI: hetsim vs GenZ, llm-analysis, ZigZag (one env) and SCALE-Sim (its own env: numpy<2).
 # Peer versions are pinned so that the numbers in docs/crosscheck.md reproduce.

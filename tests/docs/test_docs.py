@@ -1,0 +1,107 @@
+"""The docs cannot drift: the YAML reference is the generator's output, and relative links resolve."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from simulator import docsgen
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+
+_LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+_FENCE = re.compile(r"^```.*?^```", re.S | re.M)
+_HEADING = re.compile(r"^#{1,6}\s+(.+?)\s*#*\s*$", re.M)
+
+
+def _slug(heading: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to dashes."""
+    text = re.sub(r"[`*_]|<[^>]+>", "", heading).strip().lower()
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+def _anchors(path: Path) -> set[str]:
+    text = _FENCE.sub("", path.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    out = set()
+    for heading in _HEADING.findall(text):
+        slug = _slug(heading)
+        n = seen.get(slug, 0)
+        seen[slug] = n + 1
+        out.add(slug if n == 0 else f"{slug}-{n}")
+    return out
+
+
+def test_yaml_reference_is_generated_output() -> None:
+    committed = (ROOT / docsgen.REFERENCE).read_text(encoding="utf-8")
+    assert committed == docsgen.generate(), "docs/yaml-reference.md is stale: run `make docs`"
+
+
+def test_yaml_reference_covers_every_field() -> None:
+    text = docsgen.generate()
+    from simulator.config.architecture import (
+        ArchitectureSpec,
+        ComputeUnitSpec,
+        LinkSpec,
+        MemorySpec,
+        RuntimeSpec,
+        UtilisationSpec,
+    )
+    from simulator.config.scenario import ScenarioFile, VariantSpec, workload_classes
+
+    models = [ScenarioFile, VariantSpec, ArchitectureSpec, ComputeUnitSpec, UtilisationSpec, MemorySpec, LinkSpec]
+    models += [RuntimeSpec, *workload_classes().values()]
+    for model in models:
+        for name, info in model.model_fields.items():
+            assert f"| `{info.alias or name}` |" in text, f"{model.__name__}.{name} missing"
+    for kind in workload_classes():
+        assert f"### workload kind {kind}\n" in text
+
+
+def test_check_mode_detects_drift(tmp_path: Path) -> None:
+    path = tmp_path / "ref.md"
+    assert docsgen.main([str(path)]) == 0
+    assert docsgen.main([str(path), "--check"]) == 0
+    path.write_text(path.read_text(encoding="utf-8") + "edited\n", encoding="utf-8")
+    assert docsgen.main([str(path), "--check"]) == 1
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_resolve(doc: Path) -> None:
+    text = _FENCE.sub("", doc.read_text(encoding="utf-8"))
+    broken = []
+    for target in _LINK.findall(text):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
+            continue  # http:, https:, mailto:
+        file_part, _, anchor = target.partition("#")
+        path = (doc.parent / file_part).resolve() if file_part else doc
+        if not path.exists():
+            broken.append(f"{target} (no file {path})")
+        elif anchor and path.suffix == ".md" and anchor not in _anchors(path):
+            broken.append(f"{target} (no heading #{anchor} in {path.name})")
+    assert not broken, f"{doc.name}: broken links: {broken}"
+
+
+def test_concepts_worked_bandwidth_example() -> None:
+    """The 2-flow / 3-link example in docs/concepts.md, replayed on the real flow network."""
+    import simpy
+
+    from simulator.engine.flows import FlowNetwork, max_min_rates
+
+    gb, mb = 1e9, 1e6
+    caps = [20 * gb, 100 * gb, 100 * gb]  # L1, L2, L3
+    assert max_min_rates(caps, [(0, 1), (1, 2)]) == [20 * gb, 80 * gb]
+    env = simpy.Environment()
+    ends: dict[str, float] = {}
+    net = FlowNetwork(env, caps, lambda g: ends.__setitem__(g.payload, env.now))
+    net.start_group([((0, 1), 1 * mb)], payload="A")
+    net.start_group([((1, 2), 8 * mb)], payload="B")
+    env.run()
+    assert ends["A"] == pytest.approx(50e-6)
+    assert ends["B"] == pytest.approx(90e-6)
+    text = (ROOT / "docs" / "concepts.md").read_text(encoding="utf-8")
+    assert "**50 µs**" in text and "**90 µs**" in text
