@@ -91,7 +91,9 @@ class MemorySpec(Spec):
     bandwidth_bytes_per_s: Bandwidth = Field(alias="bandwidth", description="peak port bandwidth")
     efficiency: float = Field(1.0, gt=0, le=1, description="sustained fraction of peak bandwidth (measured)")
     latency_s: Time = Field(
-        0.0, alias="latency", description="access latency, paid once per operator and tensor stream"
+        0.0,
+        alias="latency",
+        description="access latency; an operator pays the largest latency of its routes (home memory + links) once",
     )
     read_energy_j_per_byte: EnergyPerByte = Field(alias="read_energy", description="energy per byte read")
     write_energy_j_per_byte: EnergyPerByte = Field(alias="write_energy", description="energy per byte written")
