@@ -26,8 +26,8 @@ lint: $(STAMP)  ## ruff + strict type checking
 	$(BIN)/ruff format --check simulator workloads tests || true
 	$(BIN)/mypy
 
-bench: $(STAMP)  ## simulated operators per second and wall time for the reference scenarios
-	$(BIN)/python -m simulator.bench -o $(OUT)/bench.json
+bench: $(STAMP)  ## benchmark suite: wall time, operators/s, events/s, peak memory per case -> $(OUT)/bench.json (BENCH_ARGS=--small: seconds)
+	$(BIN)/python -m simulator.bench -o $(OUT)/bench.json $(BENCH_ARGS)
 
 fidelity: $(STAMP)  ## predictions vs published measurements
 	$(BIN)/hetsim fidelity -o $(OUT)/fidelity

@@ -1,4 +1,4 @@
-"""Engine throughput benchmark: ``python -m simulator.bench [-o FILE] [--steps N]``.
+"""Engine micro-benchmarks (the ``micro.*`` cases of ``python -m simulator.bench``).
 
 Replays two traces on a small made-up two-unit architecture and prints operators, SimPy events,
 wall time, operators/s and events/s for each: a decode-like trace (per layer: norm, q/k/v
@@ -10,9 +10,6 @@ numbers are round placeholders, not a real chip.
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -64,7 +61,7 @@ BENCH_ARCH: dict[str, Any] = {
 
 
 def decode_ops(layers: int = 32, steps: int = 250, hidden: int = 1024, ffn: int = 2816) -> list[Operator]:
-    """A decode-like operator list: ``steps × layers × 13`` operators (+1 sample per step)."""
+    """A decode-like operator list: ``steps × (layers × 14 + 1)`` operators (14 per layer, 1 sample per step)."""
     ops: list[Operator] = []
     act = 2 * hidden
 
@@ -204,54 +201,30 @@ def gemm_chain_ops(n: int = 100_000) -> list[Operator]:
     return list(build_gemm(GemmSpec.model_validate({"name": "g", "M": 1, "N": 1024, "K": 1024, "repeat": n})))
 
 
-def _measure(arch: ArchitectureSpec, trace: Trace) -> dict[str, float]:
+def micro_trace(case: str, size: int) -> Trace:
+    """The micro-benchmark trace ``case`` (``decode``: ``size`` decode steps; ``gemm_chain``: ``size`` GEMMs)."""
+    if case == "decode":
+        return Trace.from_operators({"workload": "bench-decode", "batch": 1}, decode_ops(steps=size))
+    if case == "gemm_chain":
+        return Trace.from_operators({"workload": "gemm"}, gemm_chain_ops(size))
+    raise ValueError(f"unknown micro-benchmark {case!r}; choose decode or gemm_chain")
+
+
+def bench_arch() -> ArchitectureSpec:
+    """The validated made-up architecture of the micro-benchmarks."""
+    return ArchitectureSpec.model_validate(BENCH_ARCH)
+
+
+def measure_micro(case: str, size: int) -> dict[str, Any]:
+    """Build the ``case`` trace as a list (not timed), simulate it once (timed) and return the figures."""
+    arch = bench_arch()
+    trace = micro_trace(case, size)
     start = time.perf_counter()
     result = simulate(arch, trace)
     wall = time.perf_counter() - start
     return {
         "operators": result.operators,
         "events": result.events,
-        "events_per_operator": result.events / result.operators,
         "wall_s": wall,
-        "operators_per_s": result.operators / wall,
-        "events_per_s": result.events / wall,
         "simulated_latency_s": result.latency_s,
     }
-
-
-def run(steps: int = 250) -> dict[str, Any]:
-    """Build the traces, simulate each once, and return the measurements.
-
-    ``decode``: the decode-like trace (two units, a new attention signature per layer and step);
-    ``gemm_chain``: 100k identical dependent GEMMs (every static cost cached).
-    """
-    arch = ArchitectureSpec.model_validate(BENCH_ARCH)
-    decode = Trace.from_operators({"workload": "bench-decode", "batch": 1}, decode_ops(steps=steps))
-    chain = Trace.from_operators({"workload": "gemm"}, gemm_chain_ops())
-    return {
-        "decode": _measure(arch, decode),
-        "gemm_chain": _measure(arch, chain),
-        "python": sys.version.split()[0],
-    }
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m simulator.bench", description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", help="write the measurements as JSON to this file")
-    parser.add_argument("--steps", type=int, default=250, help="decode steps (13×32+1 operators each)")
-    args = parser.parse_args(argv)
-    stats = run(args.steps)
-    for case in ("decode", "gemm_chain"):
-        print(case)
-        for key, value in stats[case].items():
-            print(f"  {key:>22}: {value:,.4g}" if isinstance(value, float) else f"  {key:>22}: {value}")
-    print(f"  {'python':>22}: {stats['python']}")
-    if args.output:
-        with open(args.output, "w", encoding="utf-8") as fh:
-            json.dump(stats, fh, indent=2)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
