@@ -9,7 +9,8 @@ diff of golden.json like code)::
 
 A new file in ``scenarios/`` fails ``test_every_scenario_has_a_golden`` until the updater has been run.
 Slow parts (the large sweeps, the flagship's 256-token runs) are marked ``slow``; every scenario keeps a
-non-slow check of its base run (``pytest -m 'not slow' tests/scenarios`` stays under a minute).
+non-slow golden check - of its base run, or for the flagship of a reduced variant (16 generated tokens,
+``REDUCED`` in scenario_harness.py) - so ``pytest -m 'not slow' tests/scenarios`` stays well under a minute.
 The qualitative lessons each scenario teaches are asserted in ``test_scenario_lessons.py``.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from scenario_harness import (
+    REDUCED,
     SLOW_RUNS,
     SLOW_SWEEPS,
     diff_pareto,
@@ -26,6 +28,7 @@ from scenario_harness import (
     has_sweep,
     load_goldens,
     pareto_summary,
+    reduced_summary,
     runs_summary,
     scenario_names,
     scenario_path,
@@ -71,6 +74,15 @@ def test_scenario_runs_match_golden(name: str) -> None:
     if golden is None:
         pytest.fail(f"no golden for {name}: " + UPDATE.format(name=name))
     problems = diff_runs(runs_summary(name), golden["runs"])
+    assert not problems, "\n".join(problems) + "\n" + UPDATE.format(name=name)
+
+
+@pytest.mark.parametrize("name", sorted(REDUCED))
+def test_slow_scenario_reduced_variant_matches_golden(name: str) -> None:
+    golden = load_goldens().get(name, {}).get("reduced")
+    if golden is None:
+        pytest.fail(f"no golden for the reduced {name}: " + UPDATE.format(name=name))
+    problems = diff_runs(reduced_summary(name), golden)
     assert not problems, "\n".join(problems) + "\n" + UPDATE.format(name=name)
 
 

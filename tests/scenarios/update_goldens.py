@@ -12,9 +12,11 @@ import sys
 import time
 
 from scenario_harness import (
+    REDUCED,
     has_sweep,
     load_goldens,
     pareto_summary,
+    reduced_summary,
     runs_summary,
     save_goldens,
     scenario_names,
@@ -33,6 +35,8 @@ def main(argv: list[str]) -> int:
         entry: dict[str, object] = {"runs": runs_summary(name)}
         if has_sweep(name):
             entry["pareto"] = pareto_summary(name)
+        if name in REDUCED:
+            entry["reduced"] = reduced_summary(name)
         goldens[name] = entry
         print(
             f"{name}: {len(entry['runs'])} runs{' + sweep' if 'pareto' in entry else ''} "  # type: ignore[arg-type]
