@@ -92,3 +92,14 @@ def test_bad_operator_lines(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(TraceFormatError, match="cannot read"):
         read_trace(tmp_path / "none.jsonl")
+
+
+def test_ids_with_gaps_replay_and_deps_across_gaps_are_checked(tmp_path: Path) -> None:
+    """Ids may skip values; a dependency is valid iff it names an operator that appeared earlier."""
+    op3 = OP0.replace('"id": 0', '"id": 3').replace('"deps": []', '"deps": [0]')
+    op4 = OP0.replace('"id": 0', '"id": 4').replace('"deps": []', '"deps": [3, 0]')
+    ops = list(read_trace(_write(tmp_path / "ok.jsonl", [HEADER, OP0, op3, op4])))
+    assert [op.id for op in ops] == [0, 3, 4] and ops[2].deps == (3, 0)
+    bad = OP0.replace('"id": 0', '"id": 7').replace('"deps": []', '"deps": [5]')
+    msg = _errors(_write(tmp_path / "bad.jsonl", [HEADER, OP0, op3, op4, bad]))
+    assert "bad.jsonl:5" in msg and "depends on 5" in msg
