@@ -43,8 +43,17 @@ class SweepPoint:
     overrides: Mapping[str, Any] = field(default_factory=dict)
 
     def label(self) -> str:
-        """``path=value, …`` using the last component of each path (for plots and tables)."""
-        return ", ".join(f"{path.split('.')[-1]}={value}" for path, value in self.overrides.items()) or "(base)"
+        """``path=value, …`` using the last component of each path (for plots and tables).
+
+        A whole mapping as a value (e.g. an architecture variant) is shown by its ``name`` or ``base``.
+        """
+        return ", ".join(f"{path.split('.')[-1]}={_short(value)}" for path, value in self.overrides.items()) or "(base)"
+
+
+def _short(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return value.get("name") or value.get("base") or value.get("kind") or "{…}"
+    return value
 
 
 def expand_sweep(sweep: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
@@ -171,7 +180,8 @@ def apply_overrides(
         try:
             if dotted.startswith("runtime."):
                 _inline_runtime(data, base_dir)
-            set_override(data, dotted, value)
+            # a copy: a later, deeper path must not write into the point's own (shared) value
+            set_override(data, dotted, copy.deepcopy(value))
         except KeyError as exc:
             problems.append(Problem(file, ("sweep", dotted), str(exc.args[0])))
         except UserError as exc:

@@ -101,6 +101,16 @@ def test_apply_overrides_expands_names_into_variants() -> None:
     assert RAW["architectures"][0] == "a100-80gb"  # the base is not modified
 
 
+def test_apply_overrides_never_writes_into_the_points_values() -> None:
+    """A whole variant as a sweep value, then a deeper path into it: the value itself stays as given."""
+    variant = {"base": "a100-80gb", "name": "wide"}
+    overrides = {"architectures.0": variant, "architectures.0.memories.hbm.bandwidth": "4 TB/s"}
+    data = apply_overrides(RAW, overrides)
+    assert data["architectures"][0]["set"] == {"memories.hbm.bandwidth": "4 TB/s"}
+    assert variant == {"base": "a100-80gb", "name": "wide"}
+    assert SweepPoint(0, "p", overrides).label() == "0=wide, bandwidth=4 TB/s"
+
+
 def test_apply_overrides_collects_bad_paths() -> None:
     with pytest.raises(UserError) as info:
         apply_overrides(RAW, {"workloads.3.batch": 2, "architectures.9.x.y": 1, "name.x": 1}, file="s.yaml")
