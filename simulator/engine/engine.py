@@ -173,6 +173,8 @@ class Engine:
         self.roof_compute_s = 0.0
         self.roof_bytes: dict[str, float] = {}
         self.mem_bytes: dict[str, float] = {}
+        #: kind -> [count, flops, bytes moved, busy seconds]
+        self.kind_stats: dict[str, list[float]] = {}
 
     def _tally(self, cost: OpCost, n: int) -> None:
         """Add ``n`` finished operators of ``cost`` to the run's totals."""
@@ -347,6 +349,13 @@ class Engine:
             cat = (c[0], c[1] + body, c[2] + launch, c[3] + gap)
         self.busy_s[u] += dur
         self.busy[u] = False
+        ks = self.kind_stats.get(op.kind)
+        if ks is None:
+            ks = self.kind_stats[op.kind] = [0.0, 0.0, 0.0, 0.0]
+        ks[0] += 1
+        ks[1] += cost.flops
+        ks[2] += cost.transfer_bytes
+        ks[3] += dur
         self.unit_end_s[u] = now
         self.unit_end_cat[u] = cat
         if now >= self.makespan:
@@ -507,6 +516,10 @@ class Engine:
             batch=batch,
             tokens_per_sequence=tokens,
             header=header,
+            by_kind={
+                kind: {"count": s[0], "flops": s[1], "bytes": s[2], "busy_s": s[3]}
+                for kind, s in sorted(self.kind_stats.items())
+            },
             timeline=tuple(self.timeline),
             flow_timeline=tuple(self.flow_timeline),
         )

@@ -106,6 +106,8 @@ class RunResult:
     batch: int
     tokens_per_sequence: float
     header: Mapping[str, Any] = field(default_factory=dict)
+    #: operator kind -> {"count", "flops", "bytes" (moved, after reuse), "busy_s" (summed durations)}, whole run
+    by_kind: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     timeline: tuple[OpRecord, ...] = ()
     flow_timeline: tuple[FlowRecord, ...] = ()
 
@@ -144,6 +146,7 @@ class RunResult:
             "wall_s": self.wall_s,
             "batch": self.batch,
             "tokens_per_sequence": self.tokens_per_sequence,
+            "by_kind": _plain(self.by_kind),
             "trace_header": dict(self.header),
         }
 

@@ -45,6 +45,10 @@ def test_dependency_order_on_two_units_exact_starts(tiny_arch: TinyArch) -> None
     assert sum(r.latency_by_category_s.values()) == pytest.approx(r.latency_s)
     assert r.busy_by_unit_s == {"npu": pytest.approx(0.020), "vpu": pytest.approx(0.003)}
     assert r.operators == 5 and r.flops == pytest.approx(2.03e12)
+    assert r.by_kind == {
+        "elementwise": {"count": 3, "flops": pytest.approx(3e10), "bytes": 0.0, "busy_s": pytest.approx(0.003)},
+        "matmul": {"count": 2, "flops": pytest.approx(2e12), "bytes": 0.0, "busy_s": pytest.approx(0.020)},
+    }
 
 
 def test_host_overhead_of_an_eager_runtime(tiny_arch: TinyArch) -> None:

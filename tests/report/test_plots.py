@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -93,6 +94,17 @@ def test_roofline_places_kinds_and_ridge(single: ScenarioResult) -> None:
     assert any("ridge 100 FLOP/B" in t.get_text() for t in ax.texts)
     with pytest.raises(ValueError):
         plots.roofline(run, peak_flops_per_s=0, bandwidth_bytes_per_s=1e12)
+
+
+def test_roofline_prefers_whole_run_kind_totals_over_the_timeline_window(single: ScenarioResult) -> None:
+    run = dataclasses.replace(
+        single.runs[0],
+        by_kind={"matmul": {"count": 10, "flops": 8e9, "bytes": 4e9, "busy_s": 2e-3}},
+    )
+    points = plots.roofline_points(run)
+    assert [p["kind"] for p in points] == ["matmul"]
+    assert points[0]["intensity_flop_per_byte"] == pytest.approx(2.0)
+    assert points[0]["attained_flops_per_s"] == pytest.approx(4e12)
 
 
 def test_architecture_roofs_from_resolved(scenario: ScenarioResult) -> None:
