@@ -379,7 +379,7 @@ def latency_breakdown(result: ScenarioResult | Sequence[RunResult]) -> Figure:
     ax.set_yticks(range(len(runs)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(f"latency ({unit})")
-    ax.margins(x=0.12)
+    ax.set_xlim(0, max(run.latency_s for run in runs) / factor * 1.15)  # room for the value labels
     _legend_outside(
         ax,
         [Patch(facecolor=style.category_color(c), label=style.CATEGORY_LABELS.get(c, c)) for c in categories],
