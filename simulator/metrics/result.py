@@ -118,6 +118,34 @@ class RunResult:
             return {unit: 0.0 for unit in self.busy_by_unit_s}
         return {unit: busy / self.latency_s for unit, busy in self.busy_by_unit_s.items()}
 
+    def flat_metrics(self) -> dict[str, Any]:
+        """Identity and scalar metrics in one flat mapping (rows of CSV files, sweep stores, goldens).
+
+        ``None`` where a metric does not apply (TPOT of a CNN); ``peak_memory_bytes`` is the sum of
+        every memory's peak total.
+        """
+        e = self.energy
+        return {
+            "architecture": self.architecture,
+            "workload": self.workload,
+            "kind": self.kind,
+            "latency_s": self.latency_s,
+            "ttft_s": self.ttft_s,
+            "tpot_s": self.tpot_s,
+            "tokens_per_s": self.tokens_per_s,
+            "fps": self.fps,
+            "energy_total_j": e.total_j,
+            "energy_compute_j": e.compute_j,
+            "energy_data_movement_j": e.data_movement_j,
+            "energy_static_j": e.static_j,
+            "peak_memory_bytes": float(sum(m.get("total", 0) for m in self.peak_memory_bytes.values())),
+            "roofline_latency_s": self.roofline_latency_s,
+            "flops": self.flops,
+            "operators": self.operators,
+            "events": self.events,
+            "wall_s": self.wall_s,
+        }
+
     def to_json(self) -> dict[str, Any]:
         """The ``results.json`` form of one run (timelines are written separately)."""
         return {

@@ -38,24 +38,8 @@ CSV_COLUMNS: tuple[str, ...] = (
 
 def csv_row(run: RunResult) -> dict[str, Any]:
     """One flat row of ``results.csv`` (``None`` becomes an empty cell)."""
-    return {
-        "architecture": run.architecture,
-        "workload": run.workload,
-        "kind": run.kind,
-        "latency_s": run.latency_s,
-        "ttft_s": run.ttft_s,
-        "tpot_s": run.tpot_s,
-        "tokens_per_s": run.tokens_per_s,
-        "fps": run.fps,
-        "energy_total_j": run.energy.total_j,
-        "energy_compute_j": run.energy.compute_j,
-        "energy_data_movement_j": run.energy.data_movement_j,
-        "energy_static_j": run.energy.static_j,
-        "roofline_latency_s": run.roofline_latency_s,
-        "operators": run.operators,
-        "events": run.events,
-        "wall_s": run.wall_s,
-    }
+    flat = run.flat_metrics()
+    return {column: flat[column] for column in CSV_COLUMNS}
 
 
 def results_csv(result: ScenarioResult) -> str:

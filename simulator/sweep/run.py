@@ -121,26 +121,8 @@ class PointContext:
 
 def run_metrics(run: RunResult) -> dict[str, Any]:
     """The flat metrics of one run stored for a sweep point."""
-    e = run.energy
-    values: dict[str, Any] = {
-        "architecture": run.architecture,
-        "workload": run.workload,
-        "kind": run.kind,
-        "latency_s": run.latency_s,
-        "ttft_s": run.ttft_s,
-        "tpot_s": run.tpot_s,
-        "tokens_per_s": run.tokens_per_s,
-        "fps": run.fps,
-        "energy_total_j": e.total_j,
-        "energy_compute_j": e.compute_j,
-        "energy_data_movement_j": e.data_movement_j,
-        "energy_static_j": e.static_j,
-        "roofline_latency_s": run.roofline_latency_s,
-        "flops": run.flops,
-        "operators": run.operators,
-        "wall_s": run.wall_s,
-    }
-    return values
+    flat = run.flat_metrics()
+    return {key: flat[key] for key in ("architecture", "workload", "kind", *RUN_METRICS)}
 
 
 def point_scenario(context: PointContext, point: SweepPoint) -> Any:

@@ -79,20 +79,8 @@ def run_key(run: Any) -> str:
 
 def run_summary(run: Any) -> dict[str, float | None]:
     """The golden metrics of one :class:`RunResult`."""
-    e = run.energy
-    return {
-        "latency_s": run.latency_s,
-        "ttft_s": run.ttft_s,
-        "tpot_s": run.tpot_s,
-        "tokens_per_s": run.tokens_per_s,
-        "fps": run.fps,
-        "energy_total_j": e.total_j,
-        "energy_compute_j": e.compute_j,
-        "energy_data_movement_j": e.data_movement_j,
-        "energy_static_j": e.static_j,
-        "peak_memory_bytes": float(sum(m.get("total", 0) for m in run.peak_memory_bytes.values())),
-        "roofline_latency_s": run.roofline_latency_s,
-    }
+    flat = run.flat_metrics()
+    return {key: flat[key] for key in METRICS}
 
 
 @functools.cache
