@@ -6,32 +6,36 @@ Schema as a string with an example, so editors can check architecture files as t
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BeforeValidator, WithJsonSchema
 
 from simulator.units import DIMENSIONS, parse_quantity
 
 
-def _quantity(dimension: str) -> Any:
-    example = DIMENSIONS[dimension][1]
-
+def _parser(dimension: str) -> BeforeValidator:
     def parse(value: object) -> float:
         return parse_quantity(value, dimension)
 
-    schema = {
-        "anyOf": [{"type": "string", "examples": [example]}, {"const": 0}],
-        "description": f"{dimension.replace('_', ' ')} with a unit, e.g. '{example}'",
-    }
-    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
+    return BeforeValidator(parse)
 
 
-Size = _quantity("size")
-Bandwidth = _quantity("bandwidth")
-Frequency = _quantity("frequency")
-Time = _quantity("time")
-Power = _quantity("power")
-Energy = _quantity("energy")
-EnergyPerByte = _quantity("energy_per_byte")
-EnergyPerFlop = _quantity("energy_per_flop")
-FlopRate = _quantity("flop_rate")
+def _schema(dimension: str) -> WithJsonSchema:
+    example = DIMENSIONS[dimension][1]
+    return WithJsonSchema(
+        {
+            "anyOf": [{"type": "string", "examples": [example]}, {"const": 0}],
+            "description": f"{dimension.replace('_', ' ')} with a unit, e.g. '{example}'",
+        }
+    )
+
+
+Size = Annotated[float, _parser("size"), _schema("size")]
+Bandwidth = Annotated[float, _parser("bandwidth"), _schema("bandwidth")]
+Frequency = Annotated[float, _parser("frequency"), _schema("frequency")]
+Time = Annotated[float, _parser("time"), _schema("time")]
+Power = Annotated[float, _parser("power"), _schema("power")]
+Energy = Annotated[float, _parser("energy"), _schema("energy")]
+EnergyPerByte = Annotated[float, _parser("energy_per_byte"), _schema("energy_per_byte")]
+EnergyPerFlop = Annotated[float, _parser("energy_per_flop"), _schema("energy_per_flop")]
+FlopRate = Annotated[float, _parser("flop_rate"), _schema("flop_rate")]
