@@ -17,13 +17,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)  ## run the flagship scenario and write a report to $(OUT)/demo
 	$(BIN)/hetsim run scenarios/flagship.yaml -o $(OUT)/demo
 
-test: $(STAMP)  ## lint + the whole test suite (what CI runs)
-	$(BIN)/ruff check simulator workloads tests
+test: lint  ## lint, strict type checking and the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)  ## ruff + strict type checking
+lint: $(STAMP)  ## ruff + mypy --strict
 	$(BIN)/ruff check simulator workloads tests
-	$(BIN)/ruff format --check simulator workloads tests || true
 	$(BIN)/mypy
 
 bench: $(STAMP)  ## benchmark suite: wall time, operators/s, events/s, peak memory per case -> $(OUT)/bench.json (BENCH_ARGS=--small: seconds)
