@@ -38,7 +38,13 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
     """Run every architecture × workload of ``spec`` and collect the results in order."""
     from simulator.engine import simulate
 
-    pairs = [(arch, workload) for arch in spec.architectures for workload in spec.workloads]
+    on = spec.on or (None,) * len(spec.workloads)
+    pairs = [
+        (arch, workload)
+        for arch in spec.architectures
+        for workload, where in zip(spec.workloads, on, strict=True)
+        if where is None or arch.name in where
+    ]
     timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
     runs: list[RunResult] = []
     for done, (arch, workload) in enumerate(pairs):

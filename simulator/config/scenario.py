@@ -47,6 +47,9 @@ class ScenarioSpec(BaseModel):
     runtime: RuntimeSpec = Field(description="software stack cost model")
     architectures: tuple[ArchitectureSpec, ...] = Field(description="architectures to run, in order")
     workloads: tuple[WorkloadSpec, ...] = Field(description="workloads to run on each architecture, in order")
+    on: tuple[tuple[str, ...] | None, ...] = Field(
+        (), description="per workload: the architecture names it runs on (None: every architecture)"
+    )
     mapping: dict[str, str] = Field(default_factory=dict, description="operator kind -> unit overrides")
     seed: int = Field(0, description="default seed of every workload that does not set its own")
     sweep: dict[str, tuple[Any, ...]] = Field(default_factory=dict, description="dotted path -> values")
@@ -93,7 +96,11 @@ class ScenarioFile(_ScenarioTop):
     architectures: list[str | VariantSpec | ArchitectureSpec] = Field(
         min_length=1, description="built-in names, paths, inline mappings or variants"
     )
-    workloads: list[WorkloadSpec] = Field(min_length=1, description="workload mappings, each with a kind")
+    workloads: list[WorkloadSpec] = Field(
+        min_length=1,
+        description="workload mappings, each with a kind; an optional `only_on: [architecture names]` runs a workload "
+        "only on those architectures of the scenario (default: on every one)",
+    )
 
 
 def workload_classes() -> dict[str, type[BaseModel]]:
@@ -104,6 +111,23 @@ def workload_classes() -> dict[str, type[BaseModel]]:
     return {cls.model_fields["kind"].default: cls for cls in classes}
 
 
+def _workload_on(raw: Any, *, index: int, ctx: _Ctx, names: Sequence[str], problems: list[Problem]) -> Any:
+    """The workload's ``only_on:`` list (architecture names it runs on), or ``None`` when absent."""
+    if not isinstance(raw, dict) or "only_on" not in raw:
+        return None
+    on = raw["only_on"]
+    loc = ("workloads", index, "only_on")
+    if not isinstance(on, list) or not on or not all(isinstance(n, str) for n in on):
+        problems.append(Problem(ctx.file, loc, "expected a non-empty list of architecture names"))
+        return None
+    unknown = [n for n in on if n not in names]
+    if unknown:
+        problems.append(
+            Problem(ctx.file, loc, f"not architectures of this scenario: {unknown}; they are: {', '.join(names)}")
+        )
+    return tuple(on)
+
+
 def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
     loc: tuple[str | int, ...] = ("workloads", index)
     kinds = ", ".join(workload_kinds())
@@ -111,6 +135,7 @@ def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Prob
         problems.append(Problem(ctx.file, loc, f"expected a mapping with a 'kind' ({kinds})"))
         return None
     data = dict(raw)
+    data.pop("only_on", None)  # where it runs is the scenario's business (see _workload_on)
     if "kind" not in data:
         problems.append(Problem(ctx.file, (*loc, "kind"), f"required key is missing; kinds: {kinds}"))
         return None
@@ -167,11 +192,14 @@ def scenario_from_dict(
 
     seed = data.get("seed", 0) if isinstance(data.get("seed", 0), int) else 0
     workloads = []
+    on: list[tuple[str, ...] | None] = []
+    names = [arch.name for arch in architectures]
     raw_workloads = data.get("workloads")
     for i, raw in enumerate(raw_workloads if isinstance(raw_workloads, list) else []):
         spec = _workload(raw, index=i, ctx=ctx, seed=seed, problems=problems)
         if spec is not None:
             workloads.append(spec)
+            on.append(_workload_on(raw, index=i, ctx=ctx, names=names, problems=problems))
     labels: dict[str, int] = {}
     for i, spec in enumerate(workloads):
         if spec.label in labels:
@@ -192,7 +220,10 @@ def scenario_from_dict(
         "description": top.description,
         "runtime": to_yaml_data(runtime),
         "architectures": [to_yaml_data(a) for a in architectures],
-        "workloads": [w.model_dump(mode="json", by_alias=True) for w in workloads],
+        "workloads": [
+            {**w.model_dump(mode="json", by_alias=True), **({"only_on": list(o)} if o else {})}
+            for w, o in zip(workloads, on, strict=True)
+        ],
         "mapping": dict(top.mapping),
         "seed": top.seed,
         "sweep": {k: list(v) for k, v in top.sweep.items()},
@@ -205,6 +236,7 @@ def scenario_from_dict(
         runtime=runtime,
         architectures=tuple(architectures),
         workloads=tuple(workloads),
+        on=tuple(on),
         mapping=dict(top.mapping),
         seed=top.seed,
         sweep={k: tuple(v) for k, v in top.sweep.items()},

@@ -299,3 +299,25 @@ def test_variant_cycle_is_an_error(tmp_path: Path) -> None:
 def test_unknown_variant_key_and_default_name() -> None:
     assert "valid keys: base, name, description, set" in error_of(load_architecture, {"base": "a100-80gb", "sett": {}})
     assert load_architecture({"base": "a100-80gb"}).name == "a100-80gb-variant"
+
+
+def test_workload_on_restricts_the_architectures_it_runs_on() -> None:
+    from simulator.runner import run_scenario
+
+    data = scenario(
+        architectures=["a100-80gb", "h100-sxm"],
+        workloads=[{**GEMM, "name": "everywhere"}, {**GEMM, "name": "h100-only", "only_on": ["h100-sxm"]}],
+    )
+    spec = scenario_from_dict(data, file="s.yaml")
+    assert spec.on == (None, ("h100-sxm",))
+    runs = [(r.architecture, r.workload) for r in run_scenario(spec).runs]
+    assert runs == [("a100-80gb", "everywhere"), ("h100-sxm", "everywhere"), ("h100-sxm", "h100-only")]
+    again = scenario_from_dict(spec.resolved, file="resolved.yaml")  # the resolved form keeps `only_on`
+    assert again.on == spec.on
+
+
+def test_workload_on_names_unknown_architectures() -> None:
+    data = scenario(workloads=[{**GEMM, "only_on": ["a100-90gb"]}, {**GEMM, "name": "b", "only_on": "a100-80gb"}])
+    message = error_of(scenario_from_dict, data, file="s.yaml")
+    assert "s.yaml: workloads[0].only_on: not architectures of this scenario: ['a100-90gb']" in message
+    assert "workloads[1].only_on: expected a non-empty list of architecture names" in message
