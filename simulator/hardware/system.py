@@ -24,10 +24,10 @@ from simulator.errors import UserError, user_error
 class Route:
     """A path between a memory and a compute unit, and what crossing it costs.
 
-    ``resources`` are indices into :attr:`System.resource_names`; ``latency_s`` is the home
-    memory's access latency plus every link's latency; ``link_energy_j_per_byte`` sums the links'
-    energy; ``links`` names each link crossed (for energy attribution), ``directed`` each directed
-    link resource (for timelines).
+    ``nodes`` are the nodes from source to destination; ``resources`` are indices into
+    :attr:`System.resource_names`; ``latency_s`` is the home memory's access latency plus every
+    link's latency; ``link_energy_j_per_byte`` sums the links' energy; ``links`` names each link
+    crossed with its energy per byte (for energy attribution).
     """
 
     nodes: tuple[str, ...]
@@ -84,10 +84,6 @@ class System:
             self.resource_names.append(f"{a}->{b}")
             self.capacities.append(self.graph.edges[a, b]["spec"].bandwidth_bytes_per_s)
         self._routes: dict[tuple[str, str], Route] = {}
-
-    def is_unit(self, name: str) -> bool:
-        """Whether ``name`` is a compute unit."""
-        return name in self.units
 
     def port(self, memory: str) -> int:
         """Resource index of a memory's port."""

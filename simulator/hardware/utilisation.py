@@ -32,9 +32,6 @@ from collections.abc import Mapping
 
 from simulator.config.architecture import UtilisationSpec
 
-#: Operator kinds that are a (batched) GEMM and use a matrix unit's utilisation model.
-GEMM_KINDS = frozenset({"matmul", "attention", "conv2d", "dwconv2d"})
-
 
 def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
