@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from simulator.metrics.result import EnergySplit
+from simulator.metrics.result import ENERGY_CATEGORIES, EnergySplit
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -27,11 +27,6 @@ class OpEnergy:
     compute_j: float
     #: component (memory or link name) -> J
     data_movement_j: tuple[tuple[str, float], ...]
-
-    @property
-    def data_movement_total_j(self) -> float:
-        """Sum of the data-movement parts."""
-        return sum(j for _, j in self.data_movement_j)
 
 
 @dataclass(frozen=True)
@@ -52,6 +47,7 @@ class Ledger:
     """
 
     def __init__(self) -> None:
+        #: (energy signature, phase) -> operators run; the engine increments it inline (hot path)
         self.counts: dict[tuple[OpEnergy, str], int] = {}
         self.static_power_w: dict[str, float] = {}
         self._component: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -59,11 +55,6 @@ class Ledger:
         self._kind: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
         self._compute_j = 0.0
         self._movement_j = 0.0
-
-    def record(self, energy: OpEnergy, phase: str) -> None:
-        """One operator of this signature ran in ``phase``."""
-        key = (energy, phase)
-        self.counts[key] = self.counts.get(key, 0) + 1
 
     def add_static(self, component: str, power_w: float) -> None:
         """A component that draws ``power_w`` for the whole run."""
@@ -91,7 +82,6 @@ class Ledger:
         self.fold()
         by_component = {k: dict(v) for k, v in self._component.items()}
         by_phase = {k: dict(v) for k, v in self._phase.items()}
-        by_kind = {k: dict(v) for k, v in self._kind.items()}
         static = 0.0
         for component, power in sorted(self.static_power_w.items()):
             sj = power * makespan_s
@@ -103,13 +93,14 @@ class Ledger:
             for phase, t in phase_time_s.items():
                 cats = by_phase.setdefault(phase, {})
                 cats["static"] = cats.get("static", 0.0) + static * t / total_phase
-        for views in (by_component, by_phase, by_kind):
+        for views in (by_component, by_phase):
             for cats in views.values():
-                for cat in ("compute", "data_movement", "static"):
+                for cat in ENERGY_CATEGORIES:
                     cats.setdefault(cat, 0.0)
+        dynamic = [c for c in ENERGY_CATEGORIES if c != "static"]
         return LedgerViews(
             EnergySplit(self._compute_j, self._movement_j, static),
             dict(sorted(by_component.items())),
             dict(sorted(by_phase.items())),
-            {k: {c: v[c] for c in ("compute", "data_movement")} for k, v in sorted(by_kind.items())},
+            {k: {c: v.get(c, 0.0) for c in dynamic} for k, v in sorted(self._kind.items())},
         )
