@@ -27,6 +27,9 @@ import simpy
 #: A flow as given to :meth:`FlowNetwork.start_group`: (resource indices, bytes).
 FlowSpec = tuple[tuple[int, ...], float]
 
+#: Entries kept in each memo (rate solutions, lone-group schedules): bounds memory, not results.
+MEMO_LIMIT = 65536
+
 
 def max_min_rates(capacities: Sequence[float], flows: Sequence[Sequence[int]]) -> list[float]:
     """Max-min fair rates of ``flows`` (each a sequence of resource indices) by progressive filling.
@@ -91,14 +94,13 @@ class FlowGroup:
     ``records`` (when asked for) collects ``(resources, start_s, end_s, bytes)`` per finished flow.
     """
 
-    __slots__ = ("active", "end_s", "last_flow_end_s", "latency_s", "min_end_s", "payload", "records", "start_s")
+    __slots__ = ("active", "last_flow_end_s", "latency_s", "min_end_s", "payload", "records", "start_s")
 
     def __init__(self, start_s: float, min_end_s: float, latency_s: float, payload: Any, record: bool) -> None:
         self.start_s = start_s
         self.min_end_s = min_end_s
         self.latency_s = latency_s
         self.last_flow_end_s = start_s
-        self.end_s = -1.0
         self.active = 0
         self.payload = payload
         self.records: list[tuple[tuple[int, ...], float, float, float]] | None = [] if record else None
@@ -194,8 +196,6 @@ class FlowNetwork:
         self._wakeup_at: float | None = None
         self._in_wakeup = False
         self._dirty = False
-        #: number of rate solutions computed, not memoised (for profiling)
-        self.solves = 0
         self._solutions: dict[tuple[tuple[int, ...], ...], list[float]] = {}
         # the lone group (no other flows active) runs on a precomputed schedule
         self._solo: FlowGroup | None = None
@@ -233,7 +233,7 @@ class FlowNetwork:
             # alone on the network: its schedule is known until the next arrival; no Flow objects
             if solo is None:
                 solo = _solo_schedule(self.capacities, specs)
-                if key is not None and len(self._solo_plans) < 65536:
+                if key is not None and len(self._solo_plans) < MEMO_LIMIT:
                     self._solo_plans[key] = (specs, solo)
             group.active = len(specs)
             self._solo = group
@@ -298,9 +298,8 @@ class FlowNetwork:
         key = tuple([f.resources for f in flows])
         rates = self._solutions.get(key)
         if rates is None:
-            self.solves += 1
             rates = max_min_rates(self.capacities, key)
-            if len(self._solutions) < 65536:
+            if len(self._solutions) < MEMO_LIMIT:
                 self._solutions[key] = rates
         return rates
 
@@ -414,7 +413,6 @@ class FlowNetwork:
         try:
             while pending and pending[0][0] <= limit:
                 group = heapq.heappop(pending)[2]
-                group.end_s = now
                 if self.on_complete is not None:
                     self.on_complete(group)
         finally:
