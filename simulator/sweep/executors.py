@@ -68,7 +68,8 @@ class LocalProcessExecutor:
                     if not pending:
                         return
                     done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
+                    # Hand back every finished result before raising a failure finished at the same time.
+                    for future in sorted(done, key=lambda f: f.exception() is not None):
                         item = pending.pop(future)
                         yield item, future.result()
             finally:

@@ -238,6 +238,26 @@ def test_local_process_executor_propagates_errors_and_keeps_finished(tmp_path: P
         assert len(store) == 3
 
 
+def test_local_process_executor_hands_back_results_finished_beside_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure finishing in the same ``wait`` as good points must not lose them (failure listed first)."""
+    import concurrent.futures
+
+    from simulator.sweep import executors
+
+    def wait_all_failures_first(pending: Any, return_when: str) -> tuple[list[Any], set[Any]]:
+        done, _ = concurrent.futures.wait(pending, return_when=concurrent.futures.ALL_COMPLETED)
+        return sorted(done, key=lambda f: f.exception() is None), set()
+
+    monkeypatch.setattr(executors, "wait", wait_all_failures_first)
+    points = expand_sweep({"workloads.0.batch": [999, 1, 2, 3]})
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        with pytest.raises(ValueError, match="bad point"):
+            run_sweep(points, square_point, store, LocalProcessExecutor(jobs=4))
+        assert sorted(r["overrides"]["workloads.0.batch"] for r in store.records()) == [1, 2, 3]
+
+
 def test_make_executor() -> None:
     assert isinstance(make_executor("serial"), SerialExecutor)
     assert make_executor("local", jobs=3).jobs == 3  # type: ignore[attr-defined]
