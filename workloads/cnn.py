@@ -9,6 +9,7 @@ activation work runs as separate ``elementwise`` ops (FLOP constants stated wher
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from workloads.llm import Emitter
 
@@ -117,3 +118,21 @@ class CNNBuilder:
         op = em.matmul(name, self.phase, 0, b, n, k, em.act(x.name, x.elements(b)), f"{name}.weight", out.name,
                        (x.op,), bias=bias)
         return FeatureMap(out.name, n, 1, 1, op)
+
+
+def cnn_header(model: str, workload: str, batch: int, input_shape: list[int], params: int, macs: int,
+               precision: str) -> dict[str, Any]:
+    """The trace header of a CNN workload (one run = ``batch`` frames)."""
+    return {
+        "format": "hetsim-trace",
+        "version": 1,
+        "model": model,
+        "workload": workload,
+        "batch": batch,
+        "frames": batch,
+        "input": input_shape,
+        "params": params,
+        "macs_per_frame": macs,
+        "dtype": precision,
+        "weight_dtype": precision,
+    }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from workloads.base import WorkloadBase
-from workloads.dtypes import tensor_bytes
+from workloads.dtypes import DTYPES, tensor_bytes
 from workloads.trace import Operator, TensorRef, Trace
 
 
@@ -25,6 +26,13 @@ class GemmSpec(WorkloadBase):
     dtype: str = Field("fp16", description="compute and storage dtype")
     repeat: int = Field(1, ge=1, description="operators in sequence, each depending on the previous")
 
+    @field_validator("dtype")
+    @classmethod
+    def _known_dtype(cls, value: str) -> str:
+        if value not in DTYPES:
+            raise ValueError(f"dtype(={value!r}) must be one of {DTYPES}")
+        return value
+
 
 def build_gemm(spec: GemmSpec) -> Trace:
     """Trace of ``repeat`` dependent GEMM operators."""
@@ -38,9 +46,9 @@ def build_gemm(spec: GemmSpec) -> Trace:
         "params": spec.model_dump(by_alias=True, exclude={"name"}),
     }
 
-    def operators() -> list[Operator]:
-        return [
-            Operator(
+    def operators() -> Iterator[Operator]:
+        for i in range(spec.repeat):
+            yield Operator(
                 id=i,
                 name=f"gemm{i}",
                 kind="matmul",
@@ -55,7 +63,5 @@ def build_gemm(spec: GemmSpec) -> Trace:
                 deps=(i - 1,) if i else (),
                 dims={"B": b, "M": m, "N": n, "K": k},
             )
-            for i in range(spec.repeat)
-        ]
 
     return Trace(header, operators)

@@ -73,9 +73,9 @@ class Emitter:
         """An activation of ``elements`` values (at the compute dtype unless given)."""
         return TensorRef(tensor, "activation", tensor_bytes(elements, dtype or self.dtype))
 
-    def raw(self, tensor: str, nbytes: int, cls: str = "activation") -> TensorRef:
-        """A tensor given directly in bytes (token ids, indices)."""
-        return TensorRef(tensor, cls, nbytes)
+    def raw(self, tensor: str, nbytes: int) -> TensorRef:
+        """An activation given directly in bytes (token ids, indices)."""
+        return TensorRef(tensor, "activation", nbytes)
 
     def weight(self, tensor: str, elements: int) -> TensorRef:
         """A weight of ``elements`` values at the weight dtype."""
@@ -138,6 +138,10 @@ class Emitter:
         )
 
 
+#: ``after_attention(layer, rope_op, kv_write_op)`` of a :class:`PassPlan`; the return value is ignored.
+AfterAttention = Callable[[int, int, int], object]
+
+
 @dataclass(frozen=True)
 class PassPlan:
     """What one forward pass of the base model looks like.
@@ -145,9 +149,10 @@ class PassPlan:
     ``tokens``: query positions per sequence; ``kv_read(layer)``: the (tensor, tokens) pairs the
     attention reads, new tokens included; ``kv_write(layer)``: the tensor the new K/V go to;
     ``kv_heads``: heads stored per token in that tensor; ``logits_tokens``: positions per sequence
-    the LM head runs on; ``after_attention(layer, q_op, kv_op)``: emits extra per-layer ops
-    (SnapKV selection) and returns the id of their last op or ``None``; ``kv_dep(layer)``: an extra
-    dependency of the attention (the op that produced a cache tensor outside the step chain).
+    the LM head runs on; ``after_attention(layer, rope_op, kv_write_op)``: emits extra per-layer
+    ops (SnapKV selection) after the layer's attention; nothing later in the pass depends on them
+    (its return value is ignored); ``kv_dep(layer)``: an extra dependency of the attention (the op
+    that produced a cache tensor outside the step chain).
     """
 
     phase: str
@@ -159,7 +164,7 @@ class PassPlan:
     kv_heads: int
     logits_tokens: int
     input_dep: int | None = None
-    after_attention: Callable[[int, int, int], int | None] | None = None
+    after_attention: AfterAttention | None = None
     kv_dep: Callable[[int], int | None] | None = None
     #: tokens already in the cache that the KV write copies (``kv_update: concat``), else 0
     kv_copy_tokens: int = 0
@@ -374,7 +379,8 @@ class BaselineSpec(LLMSpecBase):
     kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)
 
 
-def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int, after_attention: Any = None) -> PassPlan:
+def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int,
+                 after_attention: AfterAttention | None = None) -> PassPlan:
     """The prefill pass: P query tokens, causal over themselves, writing ``kv.L{i}``."""
     return PassPlan(
         phase="prefill", step=0, batch=batch, tokens=prompt, kv_read=lambda i: ((f"kv.L{i}", prompt),),
@@ -383,7 +389,7 @@ def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int, after_attentio
 
 
 def decode_plan(cfg: TransformerConfig, batch: int, step: int, kv_len: int, input_dep: int | None,
-                kv_tensor: str = "kv", kv_heads: int | None = None, kv_update: str = "inplace") -> PassPlan:
+                kv_tensor: str = "kv", kv_heads: int | None = None, kv_update: KVUpdate = "inplace") -> PassPlan:
     """One decode step: 1 query token against ``kv_len`` cached tokens plus itself."""
     return PassPlan(
         phase="decode", step=step, batch=batch, tokens=1, kv_read=lambda i: ((f"{kv_tensor}.L{i}", kv_len + 1),),

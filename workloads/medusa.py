@@ -217,7 +217,7 @@ def build_medusa(spec: MedusaSpec) -> Trace:
         base_params=cfg.params,
         medusa_params=medusa_params(cfg, spec.heads),
         heads=spec.heads,
-        tree=tree.name if isinstance(spec.tree, str) else "custom",
+        tree=tree.name,  # "custom" for a list of paths
         tree_tokens=t_tree,
         tree_depth=depth,
         mode=spec.mode,
@@ -289,11 +289,11 @@ def build_medusa(spec: MedusaSpec) -> Trace:
                 (em.raw("token_ids", b * (depth + 1) * TOKEN_ID_BYTES),), (am,), {"M": b * leaves, "N": depth}, step,
                 tokens=tokens,
             )
-            kv_bytes_tokens = b * tokens * cfg.num_kv_heads * hd * 2
+            accepted_kv = b * tokens * cfg.num_kv_heads * hd * 2  # K and V elements of the accepted tokens
             for i in range(cfg.num_layers):
                 em.emit(
-                    f"s{step}.L{i}.kv_update", "kv_write", "decode", 0, (em.kv(f"kv_tree.L{i}", kv_bytes_tokens),),
-                    (em.kv(f"kv.L{i}", kv_bytes_tokens),), (acc, res.kv_writes[i]),
+                    f"s{step}.L{i}.kv_update", "kv_write", "decode", 0, (em.kv(f"kv_tree.L{i}", accepted_kv),),
+                    (em.kv(f"kv.L{i}", accepted_kv),), (acc, res.kv_writes[i]),
                     {"M": b, "N": 2 * cfg.num_kv_heads * hd}, step, frees=(f"kv_tree.L{i}",),
                 )
             rows_heads = b if spec.heads_on == "accepted" else b * t_tree

@@ -17,7 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from workloads.base import WorkloadBase
-from workloads.cnn import CNNBuilder, FeatureMap
+from workloads.cnn import CNNBuilder, FeatureMap, cnn_header
 from workloads.llm import Emitter
 from workloads.trace import Operator, Trace
 
@@ -89,19 +89,8 @@ def resnet_totals(depth: int, image: int = 224, classes: int = 1000) -> tuple[in
 def build_resnet(spec: ResNetSpec) -> Trace:
     """Trace of one batched ResNet inference."""
     params, macs = resnet_totals(spec.depth, spec.image_size, spec.classes)
-    header = {
-        "format": "hetsim-trace",
-        "version": 1,
-        "model": f"resnet{spec.depth}",
-        "workload": "resnet",
-        "batch": spec.batch,
-        "frames": spec.batch,
-        "input": [3, spec.image_size, spec.image_size],
-        "params": params,
-        "macs_per_frame": macs,
-        "dtype": spec.precision,
-        "weight_dtype": spec.precision,
-    }
+    header = cnn_header(f"resnet{spec.depth}", "resnet", spec.batch, [3, spec.image_size, spec.image_size], params,
+                        macs, spec.precision)
 
     def operators() -> Iterator[Operator]:
         nb = CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch)

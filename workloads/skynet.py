@@ -24,7 +24,7 @@ from typing import Literal
 from pydantic import Field
 
 from workloads.base import WorkloadBase
-from workloads.cnn import CNNBuilder, FeatureMap
+from workloads.cnn import CNNBuilder, FeatureMap, cnn_header
 from workloads.llm import Emitter
 from workloads.trace import Operator, Trace
 
@@ -96,19 +96,7 @@ def skynet_totals(height: int = SKYNET_INPUT[0], width: int = SKYNET_INPUT[1]) -
 def build_skynet(spec: SkyNetSpec) -> Trace:
     """Trace of one batched SkyNet inference."""
     params, macs = skynet_totals(spec.height, spec.width)
-    header = {
-        "format": "hetsim-trace",
-        "version": 1,
-        "model": "skynet",
-        "workload": "skynet",
-        "batch": spec.batch,
-        "frames": spec.batch,
-        "input": [3, spec.height, spec.width],
-        "params": params,
-        "macs_per_frame": macs,
-        "dtype": spec.precision,
-        "weight_dtype": spec.precision,
-    }
+    header = cnn_header("skynet", "skynet", spec.batch, [3, spec.height, spec.width], params, macs, spec.precision)
 
     def operators() -> Iterator[Operator]:
         nb = CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch)

@@ -109,7 +109,7 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
         gathers: dict[int, int] = {}
         ph = "snapkv_select"
 
-        def select(i: int, q_op: int, kv_op: int) -> int:
+        def select(i: int, q_op: int, kv_op: int) -> None:
             tag = f"L{i}.snapkv."
             src, src_heads, src_dep = f"kv.L{i}", kvh, kv_op
             src_cls = "kv_cache"
@@ -146,19 +146,17 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
                 {"M": b * hs, "N": prefix, "R": k, "stride": 1}, dtype="fp32",
             )
             keep = c - w
+            indices = em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES)
             tk = em.emit(
                 tag + "topk", "topk", ph, b * hs * prefix, (em.act("snap_pooled", b * hs * prefix, "fp32"),),
-                (em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES),), (pool,),
-                {"M": b * hs, "N": prefix, "K": keep},
+                (indices,), (pool,), {"M": b * hs, "N": prefix, "K": keep},
             )
-            elems = 2 * b * hs * hd
-            reads = (em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES),
-                     em.kv(src, elems * c) if src_cls == "kv_cache" else em.act(src, elems * c))
+            # src_heads == hs here: the source is kv.L{i} (per KV head, or MHA) or the repeated kv_rep.L{i}
             gathers[i] = em.emit(
-                tag + "gather", "gather", ph, 0, reads, (em.kv(f"kv_snap.L{i}", elems * c),), (tk, src_dep),
-                {"M": b * hs, "N": c, "K": 2 * hd}, frees=(f"kv.L{i}",),
+                tag + "gather", "gather", ph, 0, (indices, src_ref(c, 2)),
+                (em.kv(f"kv_snap.L{i}", 2 * b * hs * hd * c),), (tk, src_dep), {"M": b * hs, "N": c, "K": 2 * hd},
+                frees=(f"kv.L{i}",),
             )
-            return gathers[i]
 
         plan = prefill_plan(cfg, b, p, select if spec.compresses else None)
         res = yield from transformer_pass(em, cfg, plan)
