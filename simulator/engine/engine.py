@@ -58,7 +58,6 @@ class _OpState:
         "pending",
         "record",
         "span",
-        "start_s",
         "sync",
         "waiters",
     )
@@ -70,7 +69,6 @@ class _OpState:
         self.crit_s = issue_s
         self.crit_cat = host_cat
         self.host_s = host_s
-        self.start_s = 0.0
         self.waiters: list[_OpState] = []
         self.sync: simpy.Event | None = None
         self.span: list[Any] = []
@@ -188,13 +186,18 @@ class Engine:
         for mem, b in cost.memory_bytes:
             self.mem_bytes[mem] = self.mem_bytes.get(mem, 0.0) + b * n
 
-    def _evict(self) -> None:
-        """Fold every cached signature into the totals and forget them (operators in flight keep theirs)."""
+    def _fold_sigs(self, evict: bool) -> None:
+        """Tally the finished runs of every cached signature; ``evict`` also marks them evicted."""
         for costs, _ in self.sigs.values():
             for cost in costs:
                 self._tally(cost, cost.runs)
                 cost.runs = 0
-                cost.evicted = True
+                if evict:
+                    cost.evicted = True
+
+    def _evict(self) -> None:
+        """Fold every cached signature into the totals and forget them (operators in flight keep theirs)."""
+        self._fold_sigs(evict=True)
         self.sigs.clear()
         self.ledger.fold()
         self.net.forget_memo()
@@ -312,7 +315,6 @@ class Engine:
         if self.unit_end_s[u] >= st.crit_s:
             st.crit_s = self.unit_end_s[u]
             st.crit_cat = self.unit_end_cat[u]
-        st.start_s = now
         op = st.op
         cap = self.capacity
         for mem, nbytes in cost.activations:
@@ -338,8 +340,9 @@ class Engine:
         op = st.op
         cost = st.cost
         u = cost.unit_index
-        dur = now - st.start_s
-        gap = st.start_s - st.crit_s
+        start_s = group.start_s
+        dur = now - start_s
+        gap = start_s - st.crit_s
         c = st.crit_cat
         launch = cost.launch_s
         body = dur - launch
@@ -382,7 +385,7 @@ class Engine:
         if op.id == self.first_token_id:
             self.ttft = now
         if group.records is not None:
-            self._record(st, group.records, group.transfer_s, now)
+            self._record(st, group.records, group.transfer_s, start_s, now)
         # bookkeeping of finished operators
         op_id = op.id
         del self.inflight[op_id]
@@ -413,8 +416,14 @@ class Engine:
             self._start(q[0])
 
     def _record(
-        self, st: _OpState, records: list[tuple[tuple[int, ...], float, float, float]], transfer_s: float, now: float
+        self,
+        st: _OpState,
+        records: list[tuple[tuple[int, ...], float, float, float]],
+        transfer_s: float,
+        start_s: float,
+        now: float,
     ) -> None:
+        """Keep the timeline records of a finished operator and of its flows over links."""
         op = st.op
         cost = st.cost
         self.timeline.append(
@@ -425,7 +434,7 @@ class Engine:
                 op.phase,
                 op.step,
                 cost.unit,
-                st.start_s,
+                start_s,
                 now,
                 cost.compute_s,
                 transfer_s,
@@ -458,17 +467,9 @@ class Engine:
             if end >= start:
                 phase_time[phase] = phase_time.get(phase, 0.0) + (end - start)
         views = self.ledger.views(latency, phase_time)
-        for costs, _ in self.sigs.values():
-            for cost in costs:
-                self._tally(cost, cost.runs)
-                cost.runs = 0
-        roof_compute = self.roof_compute_s
-        roof_bytes = self.roof_bytes
-        mem_bytes = self.mem_bytes
-        operators = self.operators
-        flops = self.flops
-        roofline = roof_compute
-        for mem, b in roof_bytes.items():
+        self._fold_sigs(evict=False)
+        roofline = self.roof_compute_s
+        for mem, b in self.roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
         c = self.last_cat
         residual = latency - (c[0] + c[1] + c[2] + c[3])  # float rounding only
@@ -507,10 +508,10 @@ class Engine:
             latency_by_phase_s=dict(sorted(phase_time.items())),
             busy_by_unit_s={name: self.busy_s[i] for i, name in enumerate(self.mapper.unit_names)},
             peak_memory_bytes=self.capacity.view(),
-            bytes_by_memory=dict(sorted(mem_bytes.items())),
+            bytes_by_memory=dict(sorted(self.mem_bytes.items())),
             roofline_latency_s=roofline,
-            flops=flops,
-            operators=operators,
+            flops=self.flops,
+            operators=self.operators,
             events=self.env.processed,
             wall_s=time.perf_counter() - wall_start,
             batch=batch,
