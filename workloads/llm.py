@@ -7,8 +7,8 @@ sequence gets ``generate_tokens`` = G tokens in all (as HF ``generate(max_new_to
 Per layer (Llama-style): RMSNorm, Q/K/V projections (GQA-aware), RoPE on Q and K, ``kv_write``
 appending K and V to ``kv.L{i}`` (class ``kv_cache``), fused ``attention`` (reads Q and the K/V
 cache, writes O), output projection, residual add, RMSNorm, gate/up projections, SiLU·mul, down
-projection, residual add. Then the final norm, the LM head (prefill: last position only, as HF
-generate) and ``sample``. GPT-J: one LayerNorm feeding attention and a non-gated GELU MLP in
+projection, residual add. Then the final norm and the LM head (prefill: both on the last position
+only, as HF generate) and ``sample``. GPT-J: one LayerNorm feeding attention and a non-gated GELU MLP in
 parallel, biases where the model has them.
 
 Counting conventions (FLOPs; a multiply-accumulate is 2):

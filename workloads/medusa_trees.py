@@ -59,7 +59,7 @@ PUBLISHED_TREE_COUNTS: Final[dict[str, tuple[tuple[int, int, int, int], int]]] =
 
 @dataclass(frozen=True)
 class MedusaTree:
-    """A validated candidate tree (paths sorted as Medusa sorts them: by length, then ranks)."""
+    """A validated candidate tree (:func:`get_tree` sorts the paths as Medusa does: by length, then ranks)."""
 
     name: str
     paths: tuple[tuple[int, ...], ...]

@@ -79,8 +79,9 @@ class Operator:
     ``reads`` and ``writes`` carry the bytes each tensor moves at this operator, before any
     on-chip reuse (the simulator applies its tiling model). ``deps`` name earlier operator ids.
     ``tokens`` is the number of output tokens per sequence this operator completes (a ``sample``
-    op of a decode step: 1; of a Medusa step: the accepted length, possibly fractional in
-    expected-value mode); ``frees`` releases KV-cache tensors (SnapKV drops the full prompt cache).
+    op of a decode step: 1; of a Medusa step: the accepted length + 1, possibly fractional in
+    expected-value mode); ``frees`` releases KV-cache tensors (SnapKV drops the full prompt cache,
+    Medusa the tree's K/V).
     """
 
     id: int

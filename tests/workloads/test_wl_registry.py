@@ -35,6 +35,11 @@ def test_every_field_documented(cls: type) -> None:
         assert field.description, f"{cls.__name__}.{name} has no description"
 
 
+def test_gemm_dtype_checked_at_validation() -> None:
+    with pytest.raises(ValidationError, match="dtype"):
+        WORKLOAD_ADAPTER.validate_python({"kind": "gemm", "M": 1, "N": 1, "K": 1, "dtype": "fp12"})
+
+
 def test_extra_keys_forbidden() -> None:
     with pytest.raises(ValidationError, match="extra"):
         WORKLOAD_ADAPTER.validate_python({"kind": "skynet", "batchsize": 3})
