@@ -138,8 +138,11 @@ def format_value(value: float | None, unit: str) -> str:
     return f"{plots.fmt_number(value)} {unit}"
 
 
-def _ratio_text(ratio: float | None) -> str:
-    return "" if ratio is None else f"{ratio:.2f}×"
+def ratio_verdict(ratio: float, better: Better) -> Literal["good", "bad", ""]:
+    """``good`` when ``ratio`` (to the first run) goes the ``better`` way, ``bad`` the other way, else ``""``."""
+    if ratio == 1 or not better:
+        return ""
+    return "good" if (ratio < 1) == (better == "lower") else "bad"
 
 
 def rich_table(result: ScenarioResult, rows: Sequence[dict[str, Any]] | None = None) -> Table:
@@ -155,10 +158,8 @@ def rich_table(result: ScenarioResult, rows: Sequence[dict[str, Any]] | None = N
         for i, (value, ratio) in enumerate(zip(row["values"], row["ratios"], strict=True)):
             text = format_value(value, row["unit"])
             if i > 0 and ratio is not None:
-                good = (row["better"] == "lower" and ratio < 1) or (row["better"] == "higher" and ratio > 1)
-                bad = (row["better"] == "lower" and ratio > 1) or (row["better"] == "higher" and ratio < 1)
-                colour = "green" if good else "red" if bad else "default"
-                text += f" [{colour}]({_ratio_text(ratio)})[/{colour}]"
+                colour = {"good": "green", "bad": "red", "": "default"}[ratio_verdict(ratio, row["better"])]
+                text += f" [{colour}]({plots.fmt_ratio(ratio)})[/{colour}]"
             cells.append(text)
         table.add_row(row["label"], *cells)
     return table

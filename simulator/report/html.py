@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from simulator.metrics.result import LATENCY_CATEGORIES, RunResult, ScenarioResult
 from simulator.report import plots
-from simulator.report.compare import comparison_columns, comparison_table, format_value
+from simulator.report.compare import comparison_columns, comparison_table, format_value, ratio_verdict
 from simulator.units import format_quantity
 
 _CSS = """
@@ -144,10 +144,8 @@ def _comparison_html(result: ScenarioResult) -> str:
         for i, (value, ratio) in enumerate(zip(row["values"], row["ratios"], strict=True)):
             text = _e(format_value(value, row["unit"]))
             if i > 0 and ratio is not None:
-                good = (row["better"] == "lower" and ratio < 1) or (row["better"] == "higher" and ratio > 1)
-                bad = (row["better"] == "lower" and ratio > 1) or (row["better"] == "higher" and ratio < 1)
-                cls = "good" if good else "bad" if bad else "muted"
-                text += f' <span class="{cls}">({ratio:.2f}×)</span>'
+                cls = ratio_verdict(ratio, row["better"]) or "muted"
+                text += f' <span class="{cls}">({plots.fmt_ratio(ratio)})</span>'
             cells.append(text)
         rows.append(cells)
     return _table(["metric", *(c["label"] for c in columns)], rows, raw=True)

@@ -115,16 +115,12 @@ def _field(spec: Mapping[str, Any], *names: str) -> Any:
 
 
 def _link_names(link: Mapping[str, Any]) -> set[str]:
-    names = set()
-    if isinstance(link.get("name"), str):
-        names.add(link["name"])
+    """Names the ledger gives a link's component: ``a-b`` for ``between: [a, b]`` (either order)."""
     between = link.get("between")
     if isinstance(between, Sequence) and not isinstance(between, str) and len(between) == 2:
         a, b = str(between[0]), str(between[1])
-        for sep in ("<->", "->", "--", "-", "—", "↔", ":", "/", "|", "_", " "):
-            names.add(f"{a}{sep}{b}")
-            names.add(f"{b}{sep}{a}")
-    return names
+        return {f"{a}-{b}", f"{b}-{a}"}
+    return set()
 
 
 def component_kinds(run: RunResult, resolved: Mapping[str, Any] | None = None) -> dict[str, str]:
@@ -294,7 +290,11 @@ def energy_breakdown(result: ScenarioResult | Sequence[RunResult]) -> Figure:
         return fig
     all_segments = [energy_segments(run, resolved) for run in runs]
     factor, unit = energy_scale(max(run.energy.total_j for run in runs) or 1.0)
-    seen: dict[str, str] = {}
+    seen: dict[str, str] = {}  # legend entries in stack order: compute, data movement, static
+    for segments in all_segments:
+        for label, color, joules in segments[:-1]:
+            if joules > 0:
+                seen.setdefault(label, color)
     for x, segments in enumerate(all_segments):
         bottom = 0.0
         for label, color, joules in segments:
@@ -302,7 +302,7 @@ def energy_breakdown(result: ScenarioResult | Sequence[RunResult]) -> Figure:
                 continue
             ax.bar(x, joules / factor, bottom=bottom, color=color, edgecolor="white", linewidth=0.6, width=0.6)
             bottom += joules / factor
-            seen.setdefault(label, color)
+            seen.setdefault(label, color)  # static last
         total = sum(s[2] for s in segments)
         dm = sum(s[2] for s in segments if s[0].startswith("DM"))
         share = f"{100 * dm / total:.0f}% DM" if total > 0 else ""
@@ -636,6 +636,11 @@ def fmt_number(value: float) -> str:
     return f"{value:.3g}"
 
 
+def fmt_ratio(ratio: float) -> str:
+    """A ratio for display: ``0.5`` → ``0.50×``; below 0.1, two significant digits (``0.0009`` → ``0.0009×``)."""
+    return f"{ratio:.2f}×" if ratio == 0 or abs(ratio) >= 0.1 else f"{ratio:.2g}×"
+
+
 def _ratio_bars(
     ax: Axes,
     labels: Sequence[str],
@@ -656,7 +661,7 @@ def _ratio_bars(
             )
             continue
         ax.bar(x, value / factor, color=colors[x], width=0.6)
-        ratio = f"{value / base:.2f}×" if base else ""
+        ratio = fmt_ratio(value / base) if base else ""
         ax.annotate(
             f"{fmt_number(value / factor)}\n{ratio}",
             (x, value / factor),

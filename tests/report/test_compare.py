@@ -68,3 +68,11 @@ def test_write_comparison_csv_json_plots(tmp_path: Path, scenario: ScenarioResul
     assert rows[0][:4] == ["metric", "unit", "better", "chip-a · decode"]
     lat = next(r for r in rows if r[0] == "latency_s")
     assert float(lat[3]) == 2e-3 and float(lat[6]) == pytest.approx(0.5)
+
+
+def test_ratio_verdict() -> None:
+    from simulator.report.compare import ratio_verdict
+
+    assert ratio_verdict(0.5, "lower") == "good" and ratio_verdict(2.0, "lower") == "bad"
+    assert ratio_verdict(2.0, "higher") == "good" and ratio_verdict(0.5, "higher") == "bad"
+    assert ratio_verdict(1.0, "lower") == "" and ratio_verdict(0.5, "") == ""

@@ -157,3 +157,28 @@ def test_plots_are_pure_figures(scenario: ScenarioResult) -> None:
 
 def test_empty_scenario_has_no_figures() -> None:
     assert plots.standard_figures(ScenarioResult("empty", ())) == {}
+
+
+def test_small_ratios_stay_readable() -> None:
+    assert plots.fmt_ratio(0.5) == "0.50×" and plots.fmt_ratio(2.0) == "2.00×"
+    assert plots.fmt_ratio(0.000904) == "0.0009×"  # was "0.00×": an FPGA's energy next to an A100's
+    assert plots.fmt_ratio(0.0) == "0.00×"
+
+
+def test_energy_legend_in_stack_order(make_run_fn) -> None:
+    first = make_run_fn("chip-a", "decode")
+    # a later run with a memory the first run lacks: its entry still comes before "static"
+    extra = {**first.energy_by_component_j, "dram": {"compute": 0.0, "data_movement": 1e-3, "static": 0.0}}
+    runs = [first, dataclasses.replace(make_run_fn("chip-b", "decode"), energy_by_component_j=extra)]
+    legend = [t.get_text() for t in plots.energy_breakdown(runs).axes[0].get_legend().get_texts()]
+    assert "DM · dram (memory)" in legend
+    assert legend[0] == "compute" and legend[-1] == "static"
+    assert all(label.startswith("DM") for label in legend[1:-1])
+
+
+def test_link_components_are_named_as_the_engine_names_them(make_run_fn) -> None:
+    resolved = {"architectures": [{"name": "x", "links": [{"between": ["pl", "lpddr4"]}]}]}
+    run = dataclasses.replace(
+        make_run_fn(), architecture="x", energy_by_component_j={"pl-lpddr4": {"data_movement": 1.0}}
+    )
+    assert plots.component_kinds(run, resolved) == {"pl-lpddr4": "link"}
