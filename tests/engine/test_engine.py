@@ -273,3 +273,22 @@ def test_gemm_larger_than_buffer_rereads_operands(tiny_arch: TinyArch) -> None:
     big = simulate(tiny_arch(memories={"sram": {"capacity": "64 MiB"}}), trace(gemm), mapping=PINNED)
     assert big.bytes_by_memory == {"dram": pytest.approx(3 * mib2)}
     assert big.latency_s < small.latency_s
+
+
+def test_launch_queue_bound_delays_issue_but_not_a_dependent_chain(tiny_arch: TinyArch) -> None:
+    from simulator.engine.engine import Engine
+
+    t = trace(*(op(i, "matmul" if i % 2 else "elementwise", 1e9, (i - 1,) if i else ()) for i in range(12)))
+
+    def run(max_outstanding: int) -> Any:
+        engine = Engine(tiny_arch(), None, PINNED, 0, max_outstanding=max_outstanding)
+        engine.env.process(engine.host_process(iter(t)))
+        engine.env.run()
+        return engine.result(t, "chain", 0.0)
+
+    free, bounded = simulate(tiny_arch(), t, mapping=PINNED), run(1)
+    assert bounded.latency_s == free.latency_s
+    assert bounded.latency_by_category_s == free.latency_by_category_s
+    assert bounded.events > free.events  # the host really waited (one window event per operator)
+    with pytest.raises(ValueError, match="max_outstanding"):
+        Engine(tiny_arch(), None, None, 0, max_outstanding=0)
