@@ -68,7 +68,8 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
             ) from None
         except TraceFormatError as exc:  # a bad trace file is the user's input, not a bug
             message = str(exc).replace(f"{exc.path}:{exc.line}: ", "")
-            raise UserError([Problem(exc.path, (f"line {exc.line}",), message)]) from None
+            at: tuple[str, ...] = (f"line {exc.line}",) if exc.line > 0 else ()  # line 0: the file as a whole
+            raise UserError([Problem(exc.path, at, message)]) from None
         runs.append(run)
     if progress is not None:
         progress(len(pairs), len(pairs), "done")

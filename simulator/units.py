@@ -110,7 +110,8 @@ def parse_quantity(value: object, dimension: str) -> float:
     if dimension not in DIMENSIONS:
         raise KeyError(f"unknown dimension {dimension!r}")
     want, example = DIMENSIONS[dimension]
-    expected = f"expected a {dimension.replace('_', ' ')} with its unit, such as '{example}'"
+    words = dimension.replace("_", " ")
+    expected = f"expected {'an' if words[0] in 'aeiou' else 'a'} {words} with its unit, such as '{example}'"
     if isinstance(value, bool) or not isinstance(value, str):
         if isinstance(value, int | float) and value == 0:
             return 0.0  # zero needs no unit

@@ -27,10 +27,15 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the cases, print the table, write the files."""
+    from simulator.errors import UserError
     from simulator.fidelity import load_cases, run_fidelity
     from simulator.fidelity.report import fidelity_table, write_fidelity
 
-    cases = [c for c in load_cases() if not args.case or any(text in c.id for text in args.case)]
+    every = load_cases()
+    cases = [c for c in every if not args.case or any(text in c.id for text in args.case)]
+    if not cases:
+        wanted = " or ".join(map(repr, args.case))
+        raise UserError(f"--case: no case id contains {wanted}; case ids: {', '.join(c.id for c in every)}")
     console = Console(stderr=True, quiet=args.quiet)
     report = run_fidelity(cases, progress=lambda case: console.print(f"[dim]{case.id}[/dim]"))
     if not args.quiet:

@@ -7,7 +7,7 @@ is the job of :mod:`simulator.hardware`.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -154,7 +154,7 @@ class RuntimeSpec(Spec):
         alias="kernel_launch_latency",
         description="device time per kernel spent launching and draining it (the unit does no work meanwhile)",
     )
-    kernels_per_op: dict[str, int] = Field(
+    kernels_per_op: dict[str, Annotated[int, Field(ge=0)]] = Field(
         default_factory=dict, description="kernels launched per operator kind (default 1)"
     )
     sync_on: tuple[str, ...] = Field((), description="operator kinds after which the host waits for the device")

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 
 import networkx as nx
 
-from simulator.config.architecture import ArchitectureSpec
+from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.errors import Problem
 from workloads.trace import OP_KINDS
 
@@ -22,7 +22,7 @@ def _names(names: Iterable[str]) -> str:
 
 
 def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefix: Loc = ()) -> list[Problem]:
-    """Every name an architecture refers to exists, and every unit can reach every placement memory."""
+    """Names referred to exist, bandwidths are non-zero, and every unit can reach every placement memory."""
     problems: list[Problem] = []
 
     def add(path: Loc, message: str) -> None:
@@ -35,6 +35,9 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
         add(("compute_units",), "an architecture needs at least one compute unit")
     nodes = units | memories
 
+    for name, mem in spec.memories.items():
+        if mem.bandwidth_bytes_per_s == 0:  # the engine shares each memory's bandwidth among flows: it must be > 0
+            add(("memories", name, "bandwidth"), "must be greater than 0, such as '2.039 TB/s'")
     for tensor_class, memory in spec.placement.items():
         if memory not in memories:
             add(("placement", tensor_class), f"unknown memory {memory!r}; memories: {_names(memories)}")
@@ -52,6 +55,8 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
                 add(("links", i, "between", j), f"unknown endpoint {end!r}; units and memories: {_names(nodes)}")
         if link.between[0] == link.between[1]:
             add(("links", i, "between"), "a link needs two different endpoints")
+        if link.bandwidth_bytes_per_s == 0:
+            add(("links", i, "bandwidth"), "must be greater than 0, such as '25 GB/s'")
     problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping")))
 
     graph: nx.Graph[str] = nx.Graph()
@@ -95,4 +100,19 @@ def check_mapping(
             problems.append(
                 Problem(file, (*prefix, kind), f"compute unit {unit!r} cannot run {kind!r}; its ops: {_names(allowed)}")
             )
+    return problems
+
+
+def check_runtime(spec: RuntimeSpec, *, file: str | None = None, prefix: Loc = ()) -> list[Problem]:
+    """``kernels_per_op`` keys and ``sync_on`` entries are operator kinds (a typo would silently cost nothing)."""
+    problems = [
+        Problem(file, (*prefix, "kernels_per_op", kind), f"unknown operator kind; kinds: {_names(OP_KINDS)}")
+        for kind in spec.kernels_per_op
+        if kind not in OP_KINDS
+    ]
+    problems += [
+        Problem(file, (*prefix, "sync_on", i), f"unknown operator kind {kind!r}; kinds: {_names(OP_KINDS)}")
+        for i, kind in enumerate(spec.sync_on)
+        if kind not in OP_KINDS
+    ]
     return problems

@@ -28,7 +28,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
-from simulator.config.checks import check_architecture
+from simulator.config.checks import check_architecture, check_runtime
 from simulator.errors import Problem, UserError
 
 #: The package's own data folder (filled by the wheel's force-include) and the repository root.
@@ -100,13 +100,37 @@ def read_yaml(path: Path, *, what: str = "file") -> Any:
         raise UserError([Problem(str(path), (), f"{what} not found (no such file)")])
     if path.is_dir():
         raise UserError([Problem(str(path), (), f"expected a YAML {what}, found a directory")])
-    return parse_yaml(path.read_text(encoding="utf-8"), file=str(path))
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        message = f"expected a YAML {what} in UTF-8 text; byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}"
+        raise UserError([Problem(str(path), (), message)]) from None
+    except OSError as exc:
+        raise UserError([Problem(str(path), (), f"cannot read the {what}: {exc.strerror or exc}")]) from None
+    return parse_yaml(text, file=str(path))
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that rejects a key written twice in one mapping (YAML forbids it; PyYAML keeps the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, yaml.Node] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # merge keys (<<) may override; unhashable keys are reported by the base class
+            key = self.construct_object(key_node, deep=deep)
+            first = seen.get(key)
+            if first is not None:
+                problem = f"key {key!r} appears twice (first on line {first.start_mark.line + 1})"
+                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
+            seen[key] = key_node
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_yaml(text: str, *, file: str) -> Any:
-    """Parse YAML text; syntax errors name ``file:line:column`` and the parser's complaint."""
+    """Parse YAML text; syntax errors (and a key written twice) name ``file:line:column`` and the complaint."""
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary Python objects
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
@@ -192,15 +216,71 @@ def _message(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) 
     return msg
 
 
+def _yaml_loc(model: type[BaseModel] | None, loc: Loc) -> tuple[Loc, int | None]:
+    """``loc`` as the user wrote it, and where in it a union was met (``None``: no union).
+
+    pydantic adds parts the YAML does not have: ``[key]`` for a bad mapping key, and the member's
+    tag after a union field (``tree.str``, ``model.dict[str,any]``); both are dropped.
+    """
+    out: list[str | int] = []
+    union_at: int | None = None
+    annotation: Any = model
+    for part in loc:
+        if part == "[key]":
+            continue
+        annotation = _unwrap(annotation)
+        if typing.get_origin(annotation) in (Union, types.UnionType):
+            union_at = len(out) if union_at is None else union_at
+            annotation = None  # which member the rest of the path is in is not worth guessing
+            continue
+        out.append(part)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            annotation = _field_by_key(annotation, part) if isinstance(part, str) else None
+        elif typing.get_origin(annotation) is dict and len(typing.get_args(annotation)) == 2:
+            annotation = typing.get_args(annotation)[1]
+        elif typing.get_origin(annotation) in (list, tuple) and typing.get_args(annotation):
+            annotation = typing.get_args(annotation)[0]
+        else:
+            annotation = None
+    return tuple(out), union_at
+
+
 def validation_problems(
     exc: ValidationError, *, file: str | None, prefix: Loc = (), model: type[BaseModel] | None = None
 ) -> list[Problem]:
-    """Turn a pydantic error into problems with YAML key paths (aliases) under ``prefix``."""
-    problems = []
+    """Turn a pydantic error into problems with YAML key paths (aliases) under ``prefix``.
+
+    A value that fits no member of a union gets one problem: the member errors that go deepest into
+    the value (the member the user evidently meant), or, when every member failed on the value as a
+    whole, their messages joined by "or".
+    """
+    found: list[tuple[Loc, int | None, str]] = []
     for error in exc.errors():
-        loc: Loc = tuple(error["loc"])
-        problems.append(Problem(file, prefix + loc, _message(error, model, loc)))
-    return problems
+        raw: Loc = tuple(error["loc"])
+        loc, union_at = _yaml_loc(model, raw)
+        found.append((loc, union_at, _message(error, model, raw)))
+    deepest: dict[Loc, int] = {}
+    for loc, union_at, _ in found:
+        if union_at is not None:
+            key = loc[:union_at]
+            deepest[key] = max(deepest.get(key, 0), len(loc))
+    merged: dict[Loc, list[str]] = {}
+    for loc, union_at, message in found:
+        if union_at is not None and len(loc) < deepest[loc[:union_at]]:
+            continue  # a member that failed on the whole value, while another got further in
+        merged.setdefault(loc, []).append(message)
+    return [Problem(file, prefix + loc, _either(messages)) for loc, messages in merged.items()]
+
+
+def _either(messages: list[str]) -> str:
+    """``Input should be a valid string or a valid dictionary (got 5)`` from one message per union member."""
+    messages = list(dict.fromkeys(messages))
+    lead, got = "Input should be ", messages[0][messages[0].rfind(" (got ") :] if " (got " in messages[0] else ""
+    if len(messages) > 1 and all(m.startswith(lead) for m in messages):
+        messages = [messages[0]] + [m[len(lead) :] for m in messages[1:]]
+    if len(messages) > 1 and got and all(m.endswith(got) for m in messages):
+        messages = [m[: -len(got)] for m in messages[:-1]] + [messages[-1]]
+    return " or ".join(messages)
 
 
 def validate_model(model: type[BaseModel], data: Any, *, file: str | None, prefix: Loc, problems: list[Problem]) -> Any:
@@ -405,11 +485,21 @@ def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeS
         except UserError as exc:
             problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.exists() else exc.problems)
             return None
-        return validate_model(RuntimeSpec, raw, file=str(path), prefix=(), problems=problems)  # type: ignore[no-any-return]
-    if isinstance(ref, dict):
-        return validate_model(RuntimeSpec, ref, file=ctx.file, prefix=loc, problems=problems)  # type: ignore[no-any-return]
-    problems.append(Problem(ctx.file, loc, f"expected a runtime name, a path or a mapping, got {type(ref).__name__}"))
-    return None
+        file: str | None = str(path)
+        prefix: Loc = ()
+    elif isinstance(ref, dict):
+        raw, file, prefix = ref, ctx.file, loc
+    else:
+        problems.append(
+            Problem(ctx.file, loc, f"expected a runtime name, a path or a mapping, got {type(ref).__name__}")
+        )
+        return None
+    spec: RuntimeSpec | None = validate_model(RuntimeSpec, raw, file=file, prefix=prefix, problems=problems)
+    if spec is None:
+        return None
+    found = check_runtime(spec, file=file, prefix=prefix)
+    problems.extend(found)
+    return None if found else spec
 
 
 def load_runtime(

@@ -83,7 +83,7 @@ class _ScenarioTop(BaseModel):
     architectures: list[Any] = Field(min_length=1, description="built-in names, paths, inline mappings or variants")
     workloads: list[Any] = Field(min_length=1, description="workload mappings, each with a kind")
     mapping: dict[str, str] = Field(default_factory=dict, description="operator kind -> unit name overrides")
-    seed: int = Field(0, description="default seed of every workload that does not set its own")
+    seed: int = Field(0, ge=0, description="default seed of every workload that does not set its own")
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> list of values")
     outputs: list[Output] = Field(list(DEFAULT_OUTPUTS), description="table, json, csv, plots, timeline, report")
     timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
@@ -139,11 +139,12 @@ def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Prob
     if "kind" not in data:
         problems.append(Problem(ctx.file, (*loc, "kind"), f"required key is missing; kinds: {kinds}"))
         return None
-    cls = workload_classes().get(data["kind"])
+    kind = data["kind"]
+    cls = workload_classes().get(kind) if isinstance(kind, str) else None
     if cls is None:
         problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {data['kind']!r}; kinds: {kinds}"))
         return None
-    if data["kind"] == "trace" and isinstance(data.get("path"), str):
+    if kind == "trace" and isinstance(data.get("path"), str):
         trace_path = (ctx.base_dir / data["path"]).resolve()
         if not trace_path.is_file():
             problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {trace_path}"))
@@ -190,7 +191,7 @@ def scenario_from_dict(
             )
         seen[arch.name] = i
 
-    seed = data.get("seed", 0) if isinstance(data.get("seed", 0), int) else 0
+    seed = top.seed if top is not None else 0
     workloads = []
     on: list[tuple[str, ...] | None] = []
     names = [arch.name for arch in architectures]

@@ -313,3 +313,39 @@ def test_engine_user_error_names_the_pair(tmp_path: Path, capsys: pytest.Capture
     )
     assert main(["run", str(path), "-o", str(tmp_path / "o")]) == 2
     assert_one_paragraph_error(capsys, f"{path}: workloads[0]: on tiny-hbm:", "hbm")
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ("{kind: [gemm], M: 1}", "<command line>: kind: unknown workload kind ['gemm']"),
+        ("{kind: gemm, M: 1, N: 1, K: 1, seed: abc}", "<command line>: seed: Input should be a valid integer"),
+        ("{kind: gemm, M: 1, N: 1, K: 1, seed: [1]}", "<command line>: seed: Input should be a valid integer"),
+    ],
+)
+def test_trace_bad_inline_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str], spec: str, needle: str) -> None:
+    assert main(["trace", spec, "-o", str(tmp_path / "t.jsonl")]) == 2
+    assert_one_paragraph_error(capsys, needle)
+
+
+def test_fidelity_case_matching_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["fidelity", "--case", "no-such-case", "-q", "-o", str(tmp_path / "f")]) == 2
+    assert_one_paragraph_error(capsys, "--case: no case id contains 'no-such-case'; case ids: ")
+
+
+def test_trace_file_that_is_not_gzip(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "t.jsonl.gz").write_text("hello", encoding="utf-8")
+    path = write(
+        tmp_path / "s.yaml",
+        {"name": "s", "architectures": ["a100-80gb"], "workloads": [{"kind": "trace", "path": "t.jsonl.gz"}]},
+    )
+    assert main(["run", str(path), "-q", "-o", str(tmp_path / "o")]) == 2
+    err = assert_one_paragraph_error(capsys, f"{tmp_path / 't.jsonl.gz'}: (top level): cannot read the file")
+    assert "line 0" not in err
+
+
+def test_validate_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\xff")
+    assert main(["validate", str(path)]) == 2
+    assert_one_paragraph_error(capsys, str(path), "UTF-8")

@@ -321,3 +321,74 @@ def test_workload_on_names_unknown_architectures() -> None:
     message = error_of(scenario_from_dict, data, file="s.yaml")
     assert "s.yaml: workloads[0].only_on: not architectures of this scenario: ['a100-90gb']" in message
     assert "workloads[1].only_on: expected a non-empty list of architecture names" in message
+
+
+# ---- hostile inputs (final review) ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content", [b"\x00\x01\xff\xfe", "name: caf\xe9\n".encode("latin-1"), "name: x\n".encode("utf-16")]
+)
+def test_file_that_is_not_utf8_text(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_bytes(content)
+    message = error_of(load_scenario, path)
+    assert str(path) in message and "UTF-8" in message
+
+
+def test_key_written_twice_is_an_error_but_merge_keys_still_override(tmp_path: Path) -> None:
+    path = write(tmp_path / "s.yaml", "name: a\nname: b\narchitectures: [a100-80gb]\nworkloads: [{kind: gemm}]\n")
+    message = error_of(load_scenario, path)
+    assert f"{path}:2:1" in message and "key 'name' appears twice (first on line 1)" in message
+    assert read_yaml(write(tmp_path / "m.yaml", "a: &x {p: 1, q: 2}\nb: {<<: *x, p: 3}\n")) == {
+        "a": {"p": 1, "q": 2},
+        "b": {"p": 3, "q": 2},
+    }
+
+
+@pytest.mark.parametrize("kind", [["gemm"], {"a": 1}])
+def test_workload_kind_that_is_not_a_string(kind: Any) -> None:
+    message = error_of(scenario_from_dict, scenario(workloads=[{"kind": kind}]), file="s.yaml")
+    assert "s.yaml: workloads[0].kind: unknown workload kind" in message and "gemm" in message
+
+
+def test_zero_bandwidth_is_an_architecture_problem() -> None:
+    raw = a100_raw()
+    raw["memories"]["hbm"]["bandwidth"] = 0
+    raw["links"][0]["bandwidth"] = 0
+    message = error_of(load_architecture, raw, file="a.yaml")
+    assert "a.yaml: memories.hbm.bandwidth: must be greater than 0" in message
+    assert "a.yaml: links[0].bandwidth: must be greater than 0" in message
+
+
+def test_negative_scenario_seed() -> None:
+    message = error_of(scenario_from_dict, scenario(seed=-1), file="s.yaml")
+    assert "s.yaml: seed: Input should be greater than or equal to 0 (got -1)" in message
+
+
+def test_runtime_kinds_and_kernel_counts_are_checked() -> None:
+    ref = {"name": "r", "kernels_per_op": {"matmull": 1, "norm": -1}, "sync_on": ["sampl"]}
+    message = error_of(load_runtime, ref, file="r.yaml")
+    assert "r.yaml: kernels_per_op.norm: Input should be greater than or equal to 0 (got -1)" in message
+    message = error_of(load_runtime, {**ref, "kernels_per_op": {"matmull": 1}}, file="r.yaml")
+    assert "r.yaml: kernels_per_op.matmull: unknown operator kind" in message
+    assert "r.yaml: sync_on[0]: unknown operator kind 'sampl'" in message
+
+
+def test_key_paths_carry_no_pydantic_markers() -> None:
+    raw = a100_raw()
+    raw["placement"]["weights"] = raw["placement"].pop("weight")
+    message = error_of(load_architecture, raw, file="a.yaml")
+    assert "a.yaml: placement.weights: Input should be 'weight'" in message and "[key]" not in message
+    bad_model = {"kind": "baseline", "model": 5, "prompt_tokens": 8, "generate_tokens": 2}
+    message = error_of(scenario_from_dict, scenario(workloads=[bad_model]), file="s.yaml")
+    assert message == "s.yaml: workloads[0].model: Input should be a valid string or a valid dictionary (got 5)"
+    bad_tree = {"kind": "medusa", "model": "vicuna-7b", "prompt_tokens": 8, "generate_tokens": 2, "tree": [["a"]]}
+    message = error_of(scenario_from_dict, scenario(workloads=[bad_tree]), file="s.yaml")
+    assert message.startswith("s.yaml: workloads[0].tree[0][0]: Input should be a valid integer")
+
+
+def test_unit_errors_use_the_right_article() -> None:
+    raw = a100_raw()
+    raw["compute_units"]["tensor"]["energy_per_flop"]["fp16"] = "1 pJ"
+    assert "expected an energy per flop with its unit" in error_of(load_architecture, raw)
