@@ -35,8 +35,8 @@ from simulator.config.architecture import (
 from simulator.config.scenario import ScenarioFile, VariantSpec, workload_classes
 from simulator.units import DIMENSIONS
 
-#: Where the generated reference lives, relative to the repository root.
-REFERENCE = Path("docs") / "yaml-reference.md"
+#: Where the generated reference lives: the repository's ``docs/``, wherever the command runs from.
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "yaml-reference.md"
 
 _HEADER = """\
 # YAML reference

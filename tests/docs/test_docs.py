@@ -70,6 +70,13 @@ def test_check_mode_detects_drift(tmp_path: Path) -> None:
     assert docsgen.main([str(path), "--check"]) == 1
 
 
+def test_default_path_is_the_repositorys_docs_from_any_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fresh = (ROOT / "docs" / "yaml-reference.md").read_text(encoding="utf-8") == docsgen.generate()
+    monkeypatch.chdir(tmp_path)  # not the repository root: the default must not be cwd-relative
+    assert docsgen.main(["--check"]) == (0 if fresh else 1)
+    assert not (tmp_path / "docs").exists()
+
+
 @pytest.mark.parametrize("doc", DOCS, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_resolve(doc: Path) -> None:
     text = _FENCE.sub("", doc.read_text(encoding="utf-8"))
