@@ -78,7 +78,7 @@ def genz_llm(prompt_tokens: int = 1024) -> LLMNumbers:
         "Flops": A100_PEAK_FP16_FLOPS / 1e12,
         "Memory_size": A100_HBM_BYTES / 1e9,
         "Memory_BW": A100_HBM_BYTES_PER_S / 2**30,
-        "ICN": 150,
+        "ICN": 150,  # placeholder (GB/s): GenZ uses the interconnect only across devices; this is one GPU
         "real_values": True,
     }
     common: dict[str, Any] = {"model": "llama2_7b", "batch_size": 1, "system_name": system, "system_eff": 1}
