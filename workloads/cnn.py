@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workloads.llm import Emitter
+from workloads.emitter import Emitter
 
 
 @dataclass(frozen=True)

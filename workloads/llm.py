@@ -30,15 +30,15 @@ simulator applies on-chip reuse. Each op's ``deps`` are exactly the ops whose ou
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from workloads.base import WorkloadBase
-from workloads.dtypes import bits_per_element, tensor_bytes
+from workloads.dtypes import tensor_bytes
+from workloads.emitter import Emitter
 from workloads.models import TransformerConfig, load_model
 from workloads.trace import Operator, TensorRef, Trace
 
@@ -55,87 +55,6 @@ ADD_FLOPS = 1
 
 WeightDtype = Literal["fp32", "fp16", "bf16", "fp8", "int8", "int4"]
 ComputeDtype = Literal["fp32", "fp16", "bf16", "fp8"]  # fp8: FP8 GEMMs and KV (TensorRT-LLM, H100)
-
-
-class Emitter:
-    """Numbers operators in order and buffers them until the caller drains them (streaming)."""
-
-    def __init__(self, dtype: str, weight_dtype: str) -> None:
-        self.dtype = dtype
-        # FP8 is a GEMM format: attention, norms, RoPE, softmax and the like compute in fp16 while
-        # their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe quantises the linear layers).
-        self.vector_dtype = "fp16" if dtype == "fp8" else dtype
-        self.weight_dtype = weight_dtype
-        self.next_id = 0
-        self._buffer: list[Operator] = []
-
-    def act(self, tensor: str, elements: int, dtype: str | None = None) -> TensorRef:
-        """An activation of ``elements`` values (at the compute dtype unless given)."""
-        return TensorRef(tensor, "activation", tensor_bytes(elements, dtype or self.dtype))
-
-    def raw(self, tensor: str, nbytes: int) -> TensorRef:
-        """An activation given directly in bytes (token ids, indices)."""
-        return TensorRef(tensor, "activation", nbytes)
-
-    def weight(self, tensor: str, elements: int) -> TensorRef:
-        """A weight of ``elements`` values at the weight dtype."""
-        return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight"))
-
-    def kv(self, tensor: str, elements: float) -> TensorRef:
-        """A KV-cache tensor of ``elements`` values at the compute dtype (fractional: expected-value traces)."""
-        return TensorRef(tensor, "kv_cache", math.ceil(elements * bits_per_element(self.dtype) / 8))
-
-    def emit(
-        self,
-        name: str,
-        kind: str,
-        phase: str,
-        flops: float,
-        reads: tuple[TensorRef, ...] = (),
-        writes: tuple[TensorRef, ...] = (),
-        deps: tuple[int | None, ...] = (),
-        dims: Mapping[str, int] | None = None,
-        step: int = 0,
-        tokens: float = 0.0,
-        frees: tuple[str, ...] = (),
-        dtype: str | None = None,
-    ) -> int:
-        """Append one operator; ``None`` deps are dropped, duplicates removed. Returns its id."""
-        clean = tuple(sorted({d for d in deps if d is not None}))
-        op = Operator(
-            id=self.next_id,
-            name=name,
-            kind=kind,
-            phase=phase,
-            flops=float(flops),
-            reads=reads,
-            writes=writes,
-            deps=clean,
-            dtype=dtype or (self.dtype if kind == "matmul" else self.vector_dtype),
-            dims=dict(dims or {}),
-            step=step,
-            tokens=float(tokens),
-            frees=frees,
-        )
-        self._buffer.append(op)
-        self.next_id += 1
-        return op.id
-
-    def drain(self) -> list[Operator]:
-        """Hand over the buffered operators and forget them."""
-        out, self._buffer = self._buffer, []
-        return out
-
-    def matmul(
-        self, name: str, phase: str, step: int, m: int, n: int, k: int, inp: TensorRef, weight: str, out: str,
-        deps: tuple[int | None, ...], bias: bool = False, extra_reads: tuple[TensorRef, ...] = (),
-    ) -> int:
-        """A linear layer ``out[M,N] = inp[M,K] · W[K,N] (+ b)``."""
-        reads = (inp, self.weight(weight, k * n + (n if bias else 0)), *extra_reads)
-        return self.emit(
-            name, "matmul", phase, 2 * m * n * k + (m * n if bias else 0), reads, (self.act(out, m * n),), deps,
-            {"B": 1, "M": m, "N": n, "K": k}, step,
-        )
 
 
 #: ``after_attention(layer, rope_op, kv_write_op)`` of a :class:`PassPlan`; the return value is ignored.

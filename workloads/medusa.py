@@ -45,11 +45,11 @@ from typing import Literal
 import numpy as np
 from pydantic import Field, model_validator
 
+from workloads.emitter import Emitter
 from workloads.llm import (
     ADD_FLOPS,
     SILU_FLOPS,
     TOKEN_ID_BYTES,
-    Emitter,
     LLMSpecBase,
     PassPlan,
     emit_sample,

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from workloads.base import WorkloadBase
-from workloads.llm import Emitter
+from workloads.emitter import Emitter
 from workloads.trace import Operator, TensorRef, Trace
 
 ELEMENTWISE_FLOPS = {"Relu": 1, "Clip": 2, "Add": 1, "Mul": 1, "Sub": 1, "Div": 1, "Sigmoid": 4,

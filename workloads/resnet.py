@@ -18,7 +18,7 @@ from pydantic import Field
 
 from workloads.base import WorkloadBase
 from workloads.cnn import CNNBuilder, FeatureMap, cnn_header
-from workloads.llm import Emitter
+from workloads.emitter import Emitter
 from workloads.trace import Operator, Trace
 
 #: Blocks per stage (torchvision ``resnet.py``: resnet18 BasicBlock [2,2,2,2]; resnet50 Bottleneck [3,4,6,3]).

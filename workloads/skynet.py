@@ -25,7 +25,7 @@ from pydantic import Field
 
 from workloads.base import WorkloadBase
 from workloads.cnn import CNNBuilder, FeatureMap, cnn_header
-from workloads.llm import Emitter
+from workloads.emitter import Emitter
 from workloads.trace import Operator, Trace
 
 #: (name, in channels, out channels, max-pool after) — papers.md §3.1 table.

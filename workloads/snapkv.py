@@ -35,10 +35,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from workloads.emitter import Emitter
 from workloads.llm import (
     KV_UPDATE_HELP,
     TOKEN_ID_BYTES,
-    Emitter,
     KVUpdate,
     LLMSpecBase,
     decode_plan,

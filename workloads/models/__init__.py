@@ -17,6 +17,7 @@ Two families are understood:
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from importlib import resources
@@ -155,6 +156,7 @@ class TransformerConfig:
             raise ValueError(f"model {name!r}: config is missing the HF field {exc.args[0]!r}") from None
 
 
+@functools.cache
 def builtin_models() -> tuple[str, ...]:
     """Names of the built-in model configs (for ``hetsim list`` and error messages)."""
     folder = resources.files(_BUILTIN_PACKAGE).joinpath("builtin")
@@ -168,6 +170,13 @@ def _read_mapping(text: str, source: str) -> dict[str, Any]:
     return data
 
 
+@functools.cache
+def _builtin(name: str) -> TransformerConfig:
+    """A built-in config, parsed once (configs are immutable)."""
+    text = resources.files(_BUILTIN_PACKAGE).joinpath("builtin", f"{name}.yaml").read_text()
+    return TransformerConfig.from_hf(_read_mapping(text, f"{name}.yaml"), name)
+
+
 def load_model(model: str | dict[str, Any] | TransformerConfig) -> TransformerConfig:
     """Resolve a built-in name, a path to a config.json/.yaml, or an inline mapping."""
     if isinstance(model, TransformerConfig):
@@ -176,8 +185,7 @@ def load_model(model: str | dict[str, Any] | TransformerConfig) -> TransformerCo
         return TransformerConfig.from_hf(model, str(model.get("name", model.get("_name_or_path", "custom"))))
     names = builtin_models()
     if model in names:
-        text = resources.files(_BUILTIN_PACKAGE).joinpath("builtin", f"{model}.yaml").read_text()
-        return TransformerConfig.from_hf(_read_mapping(text, f"{model}.yaml"), model)
+        return _builtin(model)
     path = Path(model)
     if path.is_file():
         return TransformerConfig.from_hf(_read_mapping(path.read_text(), str(path)), path.stem)
