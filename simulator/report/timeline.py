@@ -40,7 +40,8 @@ def _budgets(sizes: Sequence[int], max_events: int | None) -> list[int]:
         return list(sizes)
     budgets = [min(size, (size * max_events) // total) for size in sizes]
     spare = max_events - sum(budgets)
-    for i in sorted(range(len(sizes)), key=lambda j: -sizes[j]):
+    # the spare goes first to non-empty groups left with nothing, then to the largest groups
+    for i in sorted(range(len(sizes)), key=lambda j: (budgets[j] > 0 or sizes[j] == 0, -sizes[j])):
         if spare <= 0:
             break
         if budgets[i] < sizes[i]:

@@ -66,3 +66,12 @@ def test_empty_timeline(make_run_fn) -> None:
 def test_negative_max_events_rejected(single: ScenarioResult) -> None:
     with pytest.raises(ValueError):
         chrome_trace(single, max_events=-1)
+
+
+def test_small_groups_keep_an_event_when_the_budget_allows() -> None:
+    from simulator.report.timeline import _budgets
+
+    assert _budgets([1000, 1], 10) == [9, 1]  # the single transfer is not dropped for a 10th operator
+    assert _budgets([1000, 0], 10) == [10, 0]
+    assert _budgets([5, 5, 5], 2) == [1, 1, 0]
+    assert sum(_budgets([7, 3, 1], 5)) == 5
