@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -27,6 +27,9 @@ from simulator.sweep.executors import Executor, SerialExecutor
 from simulator.sweep.expand import SweepPoint, apply_overrides, expand_sweep
 from simulator.sweep.pareto import pareto_figure, pareto_rows
 from simulator.sweep.store import ResultsStore
+
+if TYPE_CHECKING:
+    from simulator.config.scenario import ScenarioSpec
 
 #: A point function: the point → a JSON-able result mapping (stored as is).
 PointFn = Callable[[SweepPoint], Mapping[str, Any]]
@@ -125,7 +128,7 @@ def run_metrics(run: RunResult) -> dict[str, Any]:
     return {key: flat[key] for key in ("architecture", "workload", "kind", *RUN_METRICS)}
 
 
-def point_scenario(context: PointContext, point: SweepPoint) -> Any:
+def point_scenario(context: PointContext, point: SweepPoint) -> ScenarioSpec:
     """The validated :class:`ScenarioSpec` of one point (no timeline, plots or report: sweeps keep metrics)."""
     from simulator.config import scenario_from_dict
 
@@ -243,8 +246,13 @@ def sweep_scenario(
         outcome = run_sweep(
             points, functools.partial(evaluate_point, context=context), store, executor, console=console
         )
-        wanted = {p.id for p in points}
-        records = [r for r in store.records() if r["point_id"] in wanted]
+        # Indices as in this expansion: a point stored by an earlier, different sweep (values added
+        # since) keeps its id but not necessarily its position.
+        position = {p.id: p.index for p in points}
+        records = sorted(
+            ({**r, "index": position[r["point_id"]]} for r in store.records() if r["point_id"] in position),
+            key=lambda r: r["index"],
+        )
     rows = sweep_rows(records, list(sweep))
     written = write_sweep_outputs(rows, list(sweep), out)
     return (

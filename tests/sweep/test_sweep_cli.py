@@ -48,6 +48,21 @@ def test_sweep_cli_writes_store_csv_pareto_and_resumes(tmp_path: Path, scenario_
     assert "Pareto front" in captured.out
 
 
+def test_extended_sweep_reuses_stored_points_in_the_new_order(tmp_path: Path) -> None:
+    first = tmp_path / "first.yaml"
+    first.write_text(SCENARIO.replace("[1 TB/s, 2 TB/s, 4 TB/s]", "[2 TB/s, 4 TB/s]"))
+    second = tmp_path / "second.yaml"
+    second.write_text(SCENARIO)
+    out = tmp_path / "out"
+    assert main(["sweep", str(first), "-o", str(out), "--executor", "serial", "-q"]) == 0
+    assert main(["sweep", str(second), "-o", str(out), "--executor", "serial", "-q"]) == 0
+    rows = list(csv.DictReader((out / "sweep.csv").open()))
+    assert [r["index"] for r in rows] == [str(i) for i in range(6)]
+    assert [r["architectures.0.memories.hbm.bandwidth"] for r in rows] == [
+        "1 TB/s", "1 TB/s", "2 TB/s", "2 TB/s", "4 TB/s", "4 TB/s"
+    ]  # fmt: skip
+
+
 def test_sweep_cli_local_executor(tmp_path: Path, scenario_file: Path) -> None:
     assert main(["sweep", str(scenario_file), "-o", str(tmp_path / "o"), "--jobs", "2", "-q"]) == 0
     assert len(list(csv.DictReader((tmp_path / "o" / "sweep.csv").open()))) == 6
