@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections import Counter, defaultdict
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -12,9 +13,10 @@ from pydantic import ValidationError
 from workloads.llm import BaselineSpec, build_baseline
 from workloads.models import load_model
 from workloads.spec import WORKLOAD_ADAPTER, build_trace
+from workloads.trace import Operator
 
 
-def _step_ops(spec: BaselineSpec, step: int) -> list:
+def _step_ops(spec: BaselineSpec, step: int) -> list[Operator]:
     return [op for op in build_baseline(spec) if op.step == step]
 
 
@@ -46,7 +48,7 @@ def test_decode_weight_bytes_equal_model_size_minus_embedding() -> None:
     assert kv_read == 2 * cfg.num_layers * 17 * cfg.kv_dim * 2  # fp16 K and V of 17 tokens
 
 
-def test_structure_and_tokens(tiny_model: dict) -> None:
+def test_structure_and_tokens(tiny_model: dict[str, Any]) -> None:
     spec = BaselineSpec(model=tiny_model, prompt_tokens=7, generate_tokens=5, batch=3)
     ops = list(build_baseline(spec))
     header = build_baseline(spec).header
@@ -65,7 +67,7 @@ def test_structure_and_tokens(tiny_model: dict) -> None:
     assert att.dims["N"] == 7 + 4
 
 
-def test_deps_are_consumed_producers(tiny_model: dict) -> None:
+def test_deps_are_consumed_producers(tiny_model: dict[str, Any]) -> None:
     ops = list(build_baseline(BaselineSpec(model=tiny_model, prompt_tokens=4, generate_tokens=3)))
     by_id = {op.id: op for op in ops}
     assert [op.id for op in ops] == list(range(len(ops)))
@@ -83,7 +85,7 @@ def test_deps_are_consumed_producers(tiny_model: dict) -> None:
             assert {by_id[d].kind for d in op.deps} == {"elementwise", "kv_write"}
 
 
-def test_kv_cache_grows_by_written_bytes(tiny_model: dict) -> None:
+def test_kv_cache_grows_by_written_bytes(tiny_model: dict[str, Any]) -> None:
     ops = list(build_baseline(BaselineSpec(model=tiny_model, prompt_tokens=10, generate_tokens=4)))
     written: dict[str, int] = defaultdict(int)
     for op in ops:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ from workloads.spec import build_trace
 from workloads.trace import Trace
 
 
-def _traces(tiny_model: dict) -> list[Trace]:
+def _traces(tiny_model: dict[str, Any]) -> list[Trace]:
     return [
         build_baseline(BaselineSpec(model=tiny_model, prompt_tokens=6, generate_tokens=3)),
         build_medusa(MedusaSpec(model=tiny_model, prompt_tokens=6, generate_tokens=7)),
@@ -27,7 +28,7 @@ def _traces(tiny_model: dict) -> list[Trace]:
 
 
 @pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz"])
-def test_round_trip_exact(tmp_path: Path, tiny_model: dict, suffix: str) -> None:
+def test_round_trip_exact(tmp_path: Path, tiny_model: dict[str, Any], suffix: str) -> None:
     for i, trace in enumerate(_traces(tiny_model)):
         path = tmp_path / f"t{i}{suffix}"
         n = write_trace(trace, path)
@@ -42,7 +43,7 @@ def test_round_trip_exact(tmp_path: Path, tiny_model: dict, suffix: str) -> None
                 assert json.loads(f.readline())["format"] == "hetsim-trace"
 
 
-def test_trace_file_spec(tmp_path: Path, tiny_model: dict) -> None:
+def test_trace_file_spec(tmp_path: Path, tiny_model: dict[str, Any]) -> None:
     trace = _traces(tiny_model)[0]
     path = tmp_path / "t.jsonl"
     write_trace(trace, path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -51,7 +52,7 @@ def test_tiny_tree_expected_value_by_hand() -> None:
     assert expected_tokens_per_step(paths, accs) == pytest.approx(1.9)
 
 
-def test_expected_mode_step_count(tiny_model: dict) -> None:
+def test_expected_mode_step_count(tiny_model: dict[str, Any]) -> None:
     spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=20, heads=2, tree=[[0], [1], [0, 0]],
                       accuracies=[[0.5, 0.2], [0.4]])
     ops = list(build_medusa(spec))
@@ -62,7 +63,7 @@ def test_expected_mode_step_count(tiny_model: dict) -> None:
     assert verify_att.dims["M"] == 4 and verify_att.dims["N"] == 5 + 4  # T = 3 nodes + root
 
 
-def test_zero_accuracy_one_token_per_step(tiny_model: dict) -> None:
+def test_zero_accuracy_one_token_per_step(tiny_model: dict[str, Any]) -> None:
     spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=9, accuracies=[[0.0] * 10] * 5)
     assert spec.tokens_per_step() == 1.0
     ops = list(build_medusa(spec))
@@ -70,7 +71,7 @@ def test_zero_accuracy_one_token_per_step(tiny_model: dict) -> None:
     assert accepts == [1.0] * 8
 
 
-def test_zero_accuracy_costs_more_than_baseline(tiny_model: dict) -> None:
+def test_zero_accuracy_costs_more_than_baseline(tiny_model: dict[str, Any]) -> None:
     kw = {"model": tiny_model, "prompt_tokens": 5, "generate_tokens": 9}
     medusa = sum(op.flops for op in build_medusa(MedusaSpec(**kw, accuracies=[[0.0] * 10] * 5)))
     base = sum(op.flops for op in build_baseline(BaselineSpec(**kw)))
@@ -85,7 +86,7 @@ def test_default_accuracies_and_tokens_per_step() -> None:
     assert spec.tokens_per_step() == pytest.approx(2.432, abs=1e-3)
 
 
-def test_sampled_mode_reproducible_and_unbiased(tiny_model: dict) -> None:
+def test_sampled_mode_reproducible_and_unbiased(tiny_model: dict[str, Any]) -> None:
     kw = {"model": tiny_model, "prompt_tokens": 4, "generate_tokens": 3000, "mode": "sampled", "heads": 4}
 
     def tokens(seed: int) -> list[float]:
@@ -99,7 +100,7 @@ def test_sampled_mode_reproducible_and_unbiased(tiny_model: dict) -> None:
     assert sum(a[:-1]) / len(a[:-1]) == pytest.approx(expected, rel=0.05)
 
 
-def test_heads_and_kv_update(tiny_model: dict) -> None:
+def test_heads_and_kv_update(tiny_model: dict[str, Any]) -> None:
     spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=6, accepted_tokens_per_step=2.5)
     ops = list(build_medusa(spec))
     cfg = load_model(tiny_model)
@@ -120,7 +121,7 @@ def test_medusa_params_per_head_vicuna_7b() -> None:
     assert medusa_params(load_model("vicuna-7b"), 1) == 147_853_312  # papers.md §1.1
 
 
-def test_heads_on_all_positions(tiny_model: dict) -> None:
+def test_heads_on_all_positions(tiny_model: dict[str, Any]) -> None:
     spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, heads_on="all")
     ops = list(build_medusa(spec))
     head_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 1]
@@ -141,7 +142,7 @@ def test_validation() -> None:
     assert ok.tokens_per_step() == 3.0
 
 
-def test_tree_verify_matmul_flops(tiny_model: dict) -> None:
+def test_tree_verify_matmul_flops(tiny_model: dict[str, Any]) -> None:
     spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, batch=2)
     cfg = load_model(tiny_model)
     ops = [op for op in build_medusa(spec) if op.step == 1 and op.phase == "tree_verify"]
@@ -186,7 +187,7 @@ def test_expected_value_equals_exact_enumeration(case: tuple[list[tuple[int, ...
 @pytest.mark.xfail(strict=True, reason="known modelling bug (review 2026-11-25): a step's tree-verify pass does not "
                    "depend on the previous step's kv_update copy into kv.L{i} (nor its free of kv_tree.L{i}); fixing "
                    "it changes the trace deps, so it is left to a numbers-changing commit")
-def test_next_step_reads_the_copied_kv(tiny_model: dict) -> None:
+def test_next_step_reads_the_copied_kv(tiny_model: dict[str, Any]) -> None:
     ops = list(build_medusa(MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=12)))
     ancestors: dict[int, set[int]] = {}
     for op in ops:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_unknown_name_lists_builtins() -> None:
         load_model("no-such-model")
 
 
-def test_config_json_path_and_inline(tmp_path: Path, tiny_model: dict) -> None:
+def test_config_json_path_and_inline(tmp_path: Path, tiny_model: dict[str, Any]) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(tiny_model))
     from_file = load_model(str(path))

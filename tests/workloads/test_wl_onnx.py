@@ -8,16 +8,16 @@ import numpy as np
 import pytest
 
 onnx = pytest.importorskip("onnx")
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+from onnx import NodeProto, TensorProto, helper, numpy_helper  # noqa: E402
 
 from workloads.onnx_import import OnnxSpec, build_onnx  # noqa: E402
 
 
-def _init(name: str, shape: tuple[int, ...]) -> object:
+def _init(name: str, shape: tuple[int, ...]) -> TensorProto:
     return numpy_helper.from_array(np.zeros(shape, dtype=np.float32), name)
 
 
-def _model(path: Path, extra_node: object | None = None) -> Path:
+def _model(path: Path, extra_node: NodeProto | None = None) -> Path:
     nodes = [
         helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
         helper.make_node("BatchNormalization", ["c1", "g", "b", "m", "v"], ["bn1"], name="bn1"),

@@ -6,7 +6,7 @@ import inspect
 from typing import Any
 
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from workloads.spec import _BUILDERS, WORKLOAD_ADAPTER, build_trace, workload_kinds
 from workloads.trace import OP_KINDS, PHASES
@@ -30,7 +30,7 @@ def test_kinds() -> None:
 
 
 @pytest.mark.parametrize("cls", list(_BUILDERS))
-def test_every_field_documented(cls: type) -> None:
+def test_every_field_documented(cls: type[BaseModel]) -> None:
     for name, field in cls.model_fields.items():
         assert field.description, f"{cls.__name__}.{name} has no description"
 

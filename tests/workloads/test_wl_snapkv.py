@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
 from workloads.llm import BaselineSpec, build_baseline
 from workloads.models import load_model
 from workloads.snapkv import SnapKVSpec, build_snapkv
+from workloads.trace import Operator
 
 
-def _sig(ops: list) -> list[tuple]:
+def _sig(ops: list[Operator]) -> list[tuple[Any, ...]]:
     return [(op.name, op.kind, op.flops, op.reads, op.writes, op.deps, dict(op.dims), op.tokens) for op in ops]
 
 
-def test_capacity_above_prompt_is_baseline(tiny_model: dict) -> None:
+def test_capacity_above_prompt_is_baseline(tiny_model: dict[str, Any]) -> None:
     kw = {"model": tiny_model, "prompt_tokens": 40, "generate_tokens": 5, "batch": 2}
     snap = list(build_snapkv(SnapKVSpec(**kw, capacity=64, window=8)))
     base = list(build_baseline(BaselineSpec(**kw)))
@@ -67,7 +70,7 @@ def test_selection_cost() -> None:
     assert header["compressed"] and header["capacity"] == c
 
 
-def test_first_decode_depends_on_gather(tiny_model: dict) -> None:
+def test_first_decode_depends_on_gather(tiny_model: dict[str, Any]) -> None:
     ops = list(build_snapkv(SnapKVSpec(model=tiny_model, prompt_tokens=100, generate_tokens=3, capacity=40,
                                        window=8)))
     by_id = {op.id: op for op in ops}
