@@ -37,14 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def render(exc: UserError) -> str:
-    """The error's problems, one per line; problems with neither file nor key path show just the message."""
-    lines = [str(p) if (p.file or p.path) else p.message for p in exc.problems]
-    if len(lines) == 1:
-        return lines[0]
-    return "\n".join([f"{len(lines)} problems:"] + [f"  - {line}" for line in lines])
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``hetsim`` with ``argv`` (default: the process arguments); returns the exit code."""
     parser = build_parser()
@@ -55,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except UserError as exc:
-        print(f"hetsim: error: {render(exc)}", file=sys.stderr)
+        print(f"hetsim: error: {exc.render()}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:  # unwritable output folder, unreadable file: the user's environment, not a bug
         print(f"hetsim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)

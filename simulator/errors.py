@@ -20,7 +20,7 @@ def format_key_path(path: KeyPath) -> str:
             out += f"[{part}]"
         else:
             out += ("." if out else "") + str(part)
-    return out or "(top level)"
+    return out
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        where = f"{self.file}: " if self.file else ""
-        return f"{where}{format_key_path(self.path)}: {self.message}"
+        """``file: key.path: message``, leaving out whichever of file and key path is unknown or empty."""
+        return ": ".join(part for part in (self.file, format_key_path(self.path), self.message) if part)
 
 
 class UserError(Exception):

@@ -40,15 +40,14 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
 
     on = spec.on or (None,) * len(spec.workloads)
     pairs = [
-        (arch, workload)
+        (arch, index, workload)
         for arch in spec.architectures
-        for workload, where in zip(spec.workloads, on, strict=True)
+        for index, (workload, where) in enumerate(zip(spec.workloads, on, strict=True))
         if where is None or arch.name in where
     ]
     timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
     runs: list[RunResult] = []
-    for done, (arch, workload) in enumerate(pairs):
-        index = spec.workloads.index(workload)
+    for done, (arch, index, workload) in enumerate(pairs):
         if progress is not None:
             progress(done, len(pairs), f"{arch.name} · {workload.label}")
         try:
@@ -89,7 +88,7 @@ def write_results(
 
     ``results.json`` and ``results.csv`` when ``json``/``csv`` are in ``outputs``; always
     ``scenario.resolved.yaml``; ``plots`` → PNG/SVG figures; ``timeline``/``report`` → ``timeline.json``
-    (Perfetto) and, when the HTML report module is present, ``report.html``.
+    (Perfetto); ``report`` → also the plots and ``report.html``.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -114,12 +113,7 @@ def write_results(
 
         written.append(write_timeline(result, out / "timeline.json"))
     if "report" in outputs:
-        try:
-            from simulator.report import html
-        except ImportError:
-            html = None  # type: ignore[assignment]
-        writer = getattr(html, "write_report", None)
-        if callable(writer):
-            path = writer(result, out)
-            written += list(path) if isinstance(path, list | tuple) else [Path(path)]
+        from simulator.report.html import write_report
+
+        written.append(write_report(result, out))
     return written

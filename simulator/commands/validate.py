@@ -67,13 +67,11 @@ def validate_file(path: Path) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Validate every file; report all problems; exit 2 if any file is invalid."""
-    from simulator.cli import render
-
     failed = 0
     for path in args.files:
         try:
             print(f"ok  {path}  ({validate_file(path)})")
         except UserError as exc:
             failed += 1
-            print(f"hetsim: error: {render(exc)}", file=sys.stderr)
+            print(f"hetsim: error: {exc.render()}", file=sys.stderr)
     return 2 if failed else 0

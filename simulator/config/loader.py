@@ -515,13 +515,3 @@ def load_runtime(
     if spec is None:
         raise UserError(problems or [Problem(file, (), "invalid runtime")])
     return spec
-
-
-def load_architecture_file(path: Path) -> ArchitectureSpec:
-    """Validate one architecture YAML file (``hetsim validate``)."""
-    return load_architecture(str(path.resolve()))
-
-
-def load_runtime_file(path: Path) -> RuntimeSpec:
-    """Validate one runtime YAML file (``hetsim validate``)."""
-    return load_runtime(str(path.resolve()))

@@ -11,6 +11,7 @@ file written next to the results can be loaded again and gives the same runs.
 
 from __future__ import annotations
 
+import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -279,7 +280,7 @@ def _dimension(annotation: Any) -> str | None:
     """The quantity dimension of a field annotation built by :mod:`simulator.config.quantities`."""
     if typing.get_origin(annotation) is typing.Annotated:
         return _dimension_of(annotation.__metadata__) or _dimension(typing.get_args(annotation)[0])
-    if typing.get_origin(annotation) in (typing.Union, __import__("types").UnionType):
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         for arg in typing.get_args(annotation):
             dim = _dimension(arg)
             if dim:

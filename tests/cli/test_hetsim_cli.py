@@ -340,7 +340,7 @@ def test_trace_file_that_is_not_gzip(tmp_path: Path, capsys: pytest.CaptureFixtu
         {"name": "s", "architectures": ["a100-80gb"], "workloads": [{"kind": "trace", "path": "t.jsonl.gz"}]},
     )
     assert main(["run", str(path), "-q", "-o", str(tmp_path / "o")]) == 2
-    err = assert_one_paragraph_error(capsys, f"{tmp_path / 't.jsonl.gz'}: (top level): cannot read the file")
+    err = assert_one_paragraph_error(capsys, f"{tmp_path / 't.jsonl.gz'}: cannot read the file")
     assert "line 0" not in err
 
 
