@@ -31,11 +31,12 @@ from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.engine.events import CountingEnvironment
 from simulator.engine.flows import FlowGroup, FlowNetwork
 from simulator.engine.host import MAX_OUTSTANDING, ZERO_CAT, Cat, HostProfile
-from simulator.engine.mapping import Mapper, OpCost, capacity_message
+from simulator.engine.mapping import Mapper, OpCost
 from simulator.errors import CapacityError, UserError
 from simulator.hardware.system import System
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import FlowRecord, OpRecord, RunResult
+from simulator.units import format_quantity
 from workloads.trace import Operator, Trace
 
 #: Cached operator signatures before the cache is folded into totals and cleared (bounded state).
@@ -43,6 +44,17 @@ SIG_LIMIT = 16384
 
 #: Finished operators whose finish time and critical-path split are kept for dependants.
 KEEP_DONE = 65536
+
+
+class _Span:
+    """A contiguous run of one phase's operators: its first start and last finish."""
+
+    __slots__ = ("end_s", "phase", "start_s")
+
+    def __init__(self, phase: str) -> None:
+        self.phase = phase
+        self.start_s = float("inf")
+        self.end_s = 0.0
 
 
 class _OpState:
@@ -62,7 +74,7 @@ class _OpState:
         "waiters",
     )
 
-    def __init__(self, op: Operator, cost: OpCost, issue_s: float, host_cat: Cat, host_s: float) -> None:
+    def __init__(self, op: Operator, cost: OpCost, issue_s: float, host_cat: Cat, host_s: float, span: _Span) -> None:
         self.op = op
         self.cost = cost
         self.pending = 0
@@ -71,9 +83,22 @@ class _OpState:
         self.host_s = host_s
         self.waiters: list[_OpState] = []
         self.sync: simpy.Event | None = None
-        self.span: list[Any] = []
+        self.span = span
         self.record = False
         self.est_end_s = 0.0
+
+
+def capacity_message(memory: str, capacity: float, cls: str, adding: float, occupancy: Mapping[str, float]) -> str:
+    """A capacity overflow in human units: memory, class, sizes, and what is already resident."""
+
+    def size(nbytes: float) -> str:
+        return format_quantity(nbytes, "size")
+
+    resident = ", ".join(f"{c} {size(b)}" for c, b in sorted(occupancy.items()) if b)
+    return (
+        f"memory '{memory}' ({size(capacity)}) overflows: {cls} needs {size(adding)} more "
+        f"with {size(sum(occupancy.values()))} already resident ({resident or 'nothing'})"
+    )
 
 
 class _Capacity:
@@ -162,7 +187,7 @@ class Engine:
         self.first_token_id: int | None = None
         self.first_tokens = 0.0
         self.ttft: float | None = None
-        self.spans: list[list[Any]] = []
+        self.spans: list[_Span] = []
         self.phase: str | None = None
         self.host_cat: Cat = ZERO_CAT
         self.sig_limit = SIG_LIMIT
@@ -259,7 +284,10 @@ class Engine:
                 if done is not None and done[0] >= crit_s:
                     crit_s, crit_cat = done
         cost = self._cost(op, ready_est)
-        st = _OpState(op, cost, crit_s, crit_cat, host_s)
+        if op.phase != self.phase:
+            self.phase = op.phase
+            self.spans.append(_Span(op.phase))
+        st = _OpState(op, cost, crit_s, crit_cat, host_s, self.spans[-1])
         st.est_end_s = self.unit_est_free[cost.unit_index]
         for dep in waiting:
             st.pending += 1
@@ -267,10 +295,6 @@ class Engine:
         inflight[op.id] = st
         st.record = self.issued < self.timeline_limit
         self.issued += 1
-        if op.phase != self.phase:
-            self.phase = op.phase
-            self.spans.append([op.phase, float("inf"), 0.0])
-        st.span = self.spans[-1]
         if op.tokens > 0:
             self.tokens += op.tokens
             if self.first_token_id is None:
@@ -330,8 +354,8 @@ class Engine:
             cap.kv[name] = (mem, (old[1] if old else 0) + nbytes)
             cap.add(mem, "kv_cache", nbytes, op)
         span = st.span
-        if now < span[1]:
-            span[1] = now
+        if now < span.start_s:
+            span.start_s = now
         self.net.start_group(cost.flows, cost.compute_s, cost.latency_s, st, st.record, cost)
 
     def _finish(self, group: FlowGroup) -> None:
@@ -380,8 +404,8 @@ class Engine:
         else:
             cost.runs += 1
         span = st.span
-        if now > span[2]:
-            span[2] = now
+        if now > span.end_s:
+            span.end_s = now
         if op.id == self.first_token_id:
             self.ttft = now
         if group.records is not None:
@@ -463,9 +487,9 @@ class Engine:
             self.ledger.add_static(name, memory.static_power_w)
         self.ledger.add_static("system", self.arch.static_power_w)
         phase_time: dict[str, float] = {}
-        for phase, start, end in self.spans:
-            if end >= start:
-                phase_time[phase] = phase_time.get(phase, 0.0) + (end - start)
+        for span in self.spans:
+            if span.end_s >= span.start_s:
+                phase_time[span.phase] = phase_time.get(span.phase, 0.0) + (span.end_s - span.start_s)
         views = self.ledger.views(latency, phase_time)
         self._fold_sigs(evict=False)
         roofline = self.roof_compute_s

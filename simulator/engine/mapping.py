@@ -19,7 +19,6 @@ from simulator.hardware.reuse import gemm_reuse_factors
 from simulator.hardware.system import System
 from simulator.hardware.utilisation import gemm_dims, utilisation
 from simulator.metrics.ledger import OpEnergy
-from simulator.units import format_quantity
 from workloads.trace import Operator
 
 #: Memory levels counted as off-chip in the roofline's bandwidth term.
@@ -243,16 +242,3 @@ class Mapper:
         cost.memory_bytes = tuple(sorted(mem_bytes.items()))
         cost.roofline_bytes = tuple(sorted(roof.items()))
         return cost
-
-
-def capacity_message(memory: str, capacity: float, cls: str, adding: float, occupancy: Mapping[str, float]) -> str:
-    """A capacity overflow in human units: memory, class, sizes, and what is already resident."""
-
-    def size(nbytes: float) -> str:
-        return format_quantity(nbytes, "size")
-
-    resident = ", ".join(f"{c} {size(b)}" for c, b in sorted(occupancy.items()) if b)
-    return (
-        f"memory '{memory}' ({size(capacity)}) overflows: {cls} needs {size(adding)} more "
-        f"with {size(sum(occupancy.values()))} already resident ({resident or 'nothing'})"
-    )
