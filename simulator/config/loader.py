@@ -383,7 +383,7 @@ def _resolve_architecture_raw(
         try:
             raw = read_yaml(path, what="architecture file")
         except UserError as exc:
-            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.exists() else exc.problems)
+            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.is_file() else exc.problems)
             return None
         if not isinstance(raw, dict):
             problems.append(Problem(str(path), (), "an architecture file must be a YAML mapping"))
@@ -402,7 +402,7 @@ def _resolve_architecture_raw(
 
 
 def _relocate(problems: Iterable[Problem], file: str | None, loc: Loc) -> list[Problem]:
-    """A missing referenced file is a problem of the file that references it."""
+    """A missing referenced file (or a folder) is a problem of the file that references it."""
     return [Problem(file, loc, f"{p.file}: {p.message}") for p in problems]
 
 
@@ -483,7 +483,7 @@ def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeS
         try:
             raw = read_yaml(path, what="runtime file")
         except UserError as exc:
-            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.exists() else exc.problems)
+            problems.extend(_relocate(exc.problems, ctx.file, loc) if not path.is_file() else exc.problems)
             return None
         file: str | None = str(path)
         prefix: Loc = ()

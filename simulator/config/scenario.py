@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.config.checks import check_mapping
@@ -89,6 +89,14 @@ class _ScenarioTop(BaseModel):
     outputs: list[Output] = Field(list(DEFAULT_OUTPUTS), description="table, json, csv, plots, timeline, report")
     timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
 
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, name: str) -> str:
+        """The name becomes the default output folder ``out/<name>``: it must stay inside ``out/``."""
+        if not name.strip() or name in (".", "..") or "/" in name or "\\" in name:
+            raise ValueError(f"expected a name usable as a folder name (no '/', not empty), got {name!r}")
+        return name
+
 
 class ScenarioFile(_ScenarioTop):
     """The scenario file format, for JSON Schema (``hetsim schema``)."""
@@ -112,8 +120,13 @@ def workload_classes() -> dict[str, type[BaseModel]]:
     return {cls.model_fields["kind"].default: cls for cls in classes}
 
 
-def _workload_on(raw: Any, *, index: int, ctx: _Ctx, names: Sequence[str], problems: list[Problem]) -> Any:
-    """The workload's ``only_on:`` list (architecture names it runs on), or ``None`` when absent."""
+def _workload_on(
+    raw: Any, *, index: int, ctx: _Ctx, names: Sequence[str] | None, problems: list[Problem]
+) -> tuple[str, ...] | None:
+    """The workload's ``only_on:`` list (architecture names it runs on), or ``None`` when absent.
+
+    ``names`` are the scenario's architecture names, ``None`` when some failed to load (not checked then).
+    """
     if not isinstance(raw, dict) or "only_on" not in raw:
         return None
     on = raw["only_on"]
@@ -121,10 +134,10 @@ def _workload_on(raw: Any, *, index: int, ctx: _Ctx, names: Sequence[str], probl
     if not isinstance(on, list) or not on or not all(isinstance(n, str) for n in on):
         problems.append(Problem(ctx.file, loc, "expected a non-empty list of architecture names"))
         return None
-    unknown = [n for n in on if n not in names]
+    unknown = [n for n in on if n not in names] if names is not None else []
     if unknown:
         problems.append(
-            Problem(ctx.file, loc, f"not architectures of this scenario: {unknown}; they are: {', '.join(names)}")
+            Problem(ctx.file, loc, f"not architectures of this scenario: {unknown}; they are: {', '.join(names or ())}")
         )
     return tuple(on)
 
@@ -176,7 +189,8 @@ def scenario_from_dict(
 
     architectures: list[ArchitectureSpec] = []
     raw_architectures = data.get("architectures")
-    for i, ref in enumerate(raw_architectures if isinstance(raw_architectures, list) else []):
+    raw_architectures = raw_architectures if isinstance(raw_architectures, list) else []
+    for i, ref in enumerate(raw_architectures):
         result = _architecture(ref, ctx, ("architectures", i), problems)
         if result is not None:
             architectures.append(result[0])
@@ -195,7 +209,8 @@ def scenario_from_dict(
     seed = top.seed if top is not None else 0
     workloads = []
     on: list[tuple[str, ...] | None] = []
-    names = [arch.name for arch in architectures]
+    # names of architectures that failed to load are unknown: only_on cannot be checked against them
+    names = [a.name for a in architectures] if len(architectures) == len(raw_architectures) else None
     raw_workloads = data.get("workloads")
     for i, raw in enumerate(raw_workloads if isinstance(raw_workloads, list) else []):
         spec = _workload(raw, index=i, ctx=ctx, seed=seed, problems=problems)

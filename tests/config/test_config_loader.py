@@ -392,3 +392,24 @@ def test_unit_errors_use_the_right_article() -> None:
     raw = a100_raw()
     raw["compute_units"]["tensor"]["energy_per_flop"]["fp16"] = "1 pJ"
     assert "expected an energy per flop with its unit" in error_of(load_architecture, raw)
+
+
+def test_only_on_is_not_blamed_when_an_architecture_failed_to_load() -> None:
+    data = scenario(architectures=["a100-90gb"], workloads=[{**GEMM, "only_on": ["a100-80gb"]}])
+    message = error_of(scenario_from_dict, data, file="s.yaml")
+    assert "unknown architecture 'a100-90gb'" in message and "only_on" not in message
+
+
+def test_a_folder_given_as_architecture_or_runtime_is_the_scenario_problem(tmp_path: Path) -> None:
+    (tmp_path / "hw").mkdir()
+    data = scenario(architectures=["./hw/"], runtime="./hw/")
+    message = error_of(scenario_from_dict, data, file="s.yaml", base_dir=tmp_path)
+    hw = tmp_path / "hw"
+    assert f"s.yaml: architectures[0]: {hw}: expected a YAML architecture file, found a directory" in message
+    assert f"s.yaml: runtime: {hw}: expected a YAML runtime file, found a directory" in message
+
+
+@pytest.mark.parametrize("name", ["", " ", "..", "../escape", "a/b", "a\\b"])
+def test_scenario_name_must_be_a_folder_name(name: str) -> None:
+    message = error_of(scenario_from_dict, scenario(name=name), file="s.yaml")
+    assert "s.yaml: name: expected a name usable as a folder name" in message
