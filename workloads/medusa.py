@@ -173,8 +173,12 @@ def medusa_params(cfg: TransformerConfig, heads: int) -> int:
 
 
 def _emit_heads(em: Emitter, cfg: TransformerConfig, spec: MedusaSpec, step: int, rows: int, hidden_dep: int,
-                extra_dep: int | None, tree: MedusaTree) -> int:
-    """Heads on ``rows`` positions (batch included), top-10 each, and the next tree's candidate gather."""
+                extra_dep: int | None, tree: MedusaTree, after: tuple[int, ...] = ()) -> int:
+    """Heads on ``rows`` positions (batch included), top-10 each, and the next tree's candidate gather.
+
+    ``after``: operators the gather must also wait for (the step's KV-cache updates, so the next
+    tree-verification pass, which starts from the candidates, reads the copied cache).
+    """
     d, v = cfg.hidden_size, cfg.vocab_size
     ph = "medusa_heads"
     pre = f"s{step}." if step else ""
@@ -200,7 +204,8 @@ def _emit_heads(em: Emitter, cfg: TransformerConfig, spec: MedusaSpec, step: int
     return em.emit(
         f"{pre}generate_candidates", "gather", ph, 0,
         (em.raw("medusa_topk", b * (1 + spec.heads * TOPK) * TOKEN_ID_BYTES),),
-        (em.raw("tree_tokens", b * tree.tokens * TOKEN_ID_BYTES),), (*topks, extra_dep), {"M": b, "N": tree.tokens},
+        (em.raw("tree_tokens", b * tree.tokens * TOKEN_ID_BYTES),), (*topks, extra_dep, *after),
+        {"M": b, "N": tree.tokens},
         step,
     )
 
@@ -290,20 +295,22 @@ def build_medusa(spec: MedusaSpec) -> Trace:
                 tokens=tokens,
             )
             accepted_kv = b * tokens * cfg.num_kv_heads * hd * 2  # K and V elements of the accepted tokens
+            updates: list[int] = []
             for i in range(cfg.num_layers):
-                em.emit(
+                updates.append(em.emit(
                     f"s{step}.L{i}.kv_update", "kv_write", "decode", 0, (em.kv(f"kv_tree.L{i}", accepted_kv),),
                     (em.kv(f"kv.L{i}", accepted_kv),), (acc, res.kv_writes[i]),
                     {"M": b, "N": 2 * cfg.num_kv_heads * hd}, step, frees=(f"kv_tree.L{i}",),
-                )
+                ))
             rows_heads = b if spec.heads_on == "accepted" else b * t_tree
             cand = _emit_heads(em, cfg, spec, step, rows_heads, res.hidden,
-                               acc if spec.heads_on == "accepted" else None, tree)
+                               acc if spec.heads_on == "accepted" else None, tree, after=tuple(updates))
             if spec.heads_on == "all":  # candidates need the accepted row too
                 cand = em.emit(
                     f"s{step}.select_candidates", "gather", "medusa_heads", 0,
                     (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),),
-                    (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),), (cand, acc), {"M": b, "N": t_tree}, step,
+                    (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),), (cand, acc, *updates),
+                    {"M": b, "N": t_tree}, step,
                 )
             kv_len += tokens
             yield from em.drain()

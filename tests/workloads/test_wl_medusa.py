@@ -184,11 +184,10 @@ def test_expected_value_equals_exact_enumeration(case: tuple[list[tuple[int, ...
     assert tree.expected_accept_length(accs) == pytest.approx(exact, abs=1e-9)
 
 
-@pytest.mark.xfail(strict=True, reason="known modelling bug (review 2026-11-25): a step's tree-verify pass does not "
-                   "depend on the previous step's kv_update copy into kv.L{i} (nor its free of kv_tree.L{i}); fixing "
-                   "it changes the trace deps, so it is left to a numbers-changing commit")
-def test_next_step_reads_the_copied_kv(tiny_model: dict[str, Any]) -> None:
-    ops = list(build_medusa(MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=12)))
+@pytest.mark.parametrize("heads_on", ["accepted", "all"])
+def test_next_step_reads_the_copied_kv(tiny_model: dict[str, Any], heads_on: str) -> None:
+    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=12, heads_on=heads_on)
+    ops = list(build_medusa(spec))
     ancestors: dict[int, set[int]] = {}
     for op in ops:
         ancestors[op.id] = set(op.deps).union(*(ancestors[d] for d in op.deps))
