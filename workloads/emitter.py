@@ -12,6 +12,16 @@ from collections.abc import Mapping
 from workloads.dtypes import bits_per_element, tensor_bytes
 from workloads.trace import Operator, TensorRef
 
+#: Weight-only integer formats (``weight_dtype`` int8/int4 with a floating-point compute dtype). As in
+#: AWQ/GPTQ checkpoints, only linear layers are quantised, each group of ``QUANT_GROUP`` weights carrying
+#: one fp16 scale; embeddings, norms and the LM head stay at the compute dtype. Group size 128 is those
+#: tools' usual default (assumption: no number in papers.md).
+WEIGHT_ONLY = frozenset({"int8", "int4"})
+QUANT_GROUP = 128
+SCALE_BYTES = 2
+#: Linear layers that weight-only checkpoints keep unquantised.
+UNQUANTISED_LINEAR = frozenset({"lm_head", "embed_tokens"})  # embed_tokens: a tied LM head
+
 
 class Emitter:
     """Numbers operators in order and buffers them until the caller drains them (streaming)."""
@@ -33,9 +43,14 @@ class Emitter:
         """An activation given directly in bytes (token ids, indices)."""
         return TensorRef(tensor, "activation", nbytes)
 
-    def weight(self, tensor: str, elements: int) -> TensorRef:
-        """A weight of ``elements`` values at the weight dtype."""
-        return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight"))
+    def weight(self, tensor: str, elements: int, *, linear: bool = False) -> TensorRef:
+        """A weight of ``elements`` values at the weight dtype (see :data:`WEIGHT_ONLY` for int8/int4)."""
+        if self.weight_dtype not in WEIGHT_ONLY:
+            return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight"))
+        if not linear or tensor in UNQUANTISED_LINEAR:
+            return TensorRef(tensor, "weight", tensor_bytes(elements, self.dtype))
+        scales = math.ceil(elements / QUANT_GROUP) * SCALE_BYTES
+        return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight") + scales)
 
     def kv(self, tensor: str, elements: float) -> TensorRef:
         """A KV-cache tensor of ``elements`` values at the compute dtype (fractional: expected-value traces)."""
@@ -87,7 +102,7 @@ class Emitter:
         deps: tuple[int | None, ...], bias: bool = False, extra_reads: tuple[TensorRef, ...] = (),
     ) -> int:
         """A linear layer ``out[M,N] = inp[M,K] · W[K,N] (+ b)``."""
-        reads = (inp, self.weight(weight, k * n + (n if bias else 0)), *extra_reads)
+        reads = (inp, self.weight(weight, k * n + (n if bias else 0), linear=True), *extra_reads)
         return self.emit(
             name, "matmul", phase, 2 * m * n * k + (m * n if bias else 0), reads, (self.act(out, m * n),), deps,
             {"B": 1, "M": m, "N": n, "K": k}, step,
