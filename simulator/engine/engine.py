@@ -4,8 +4,8 @@ An operator starts when it has been issued, every dependency has finished and it
 (each unit runs its operators in issue order, like a stream). Starting it starts its flow group in
 the :class:`~simulator.engine.flows.FlowNetwork`; the group's completion event finishes it, which
 frees its unit and wakes its dependants, all in plain Python callbacks: SimPy sees one completion
-event per operator plus the network's wakeups (and, for a runtime with launch overhead, one
-timeout per issue).
+event per operator plus the network's wakeups (and, for a runtime with a host issue cost
+``per_kernel_overhead``, one timeout per issue).
 
 The trace is streamed: state is kept only for issued, unfinished operators (at most
 ``max_outstanding``) and for the finish times of the most recent ``keep_done`` finished ones
@@ -564,7 +564,8 @@ def simulate(
     Args:
         arch: the hardware.
         trace: the operators (streamed once).
-        runtime: the software stack's host cost; ``None`` means an ideal runtime.
+        runtime: the software stack's host issue cost, sync points and device-side kernel launch time;
+            ``None`` means an ideal runtime.
         mapping: scenario overrides of ``arch.mapping`` (kind -> unit or ``'auto'``; ``'*'`` default).
         workload: label for the result (default ``trace.header['workload']``).
         timeline_limit: keep per-operator and per-link records for the first N operators.

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 
 from simulator.errors import UserError
 from simulator.hardware.reuse import gemm_reuse_factors
-from simulator.hardware.system import System
+from simulator.hardware.system import Route, System
 from simulator.hardware.utilisation import gemm_dims, utilisation
 from simulator.metrics.ledger import OpEnergy
 from workloads.trace import Operator
@@ -187,6 +187,7 @@ class Mapper:
             return str(mem)
 
         flows: dict[tuple[str, str], float] = {}
+        routes: dict[tuple[str, str], Route] = {}
         energy: dict[str, float] = {}
         mem_bytes: dict[str, float] = {}
         roof: dict[str, float] = {}
@@ -214,6 +215,7 @@ class Mapper:
                 route = system.route(mem, unit_name) if is_read else system.route(unit_name, mem)
                 key = (mem, "r" if is_read else "w")
                 flows[key] = flows.get(key, 0.0) + nbytes
+                routes[key] = route
                 latency = max(latency, route.latency_s)
                 mem_bytes[mem] = mem_bytes.get(mem, 0.0) + nbytes
                 per_byte = spec.read_energy_j_per_byte if is_read else spec.write_energy_j_per_byte
@@ -221,8 +223,8 @@ class Mapper:
                 for link, link_energy in route.links:
                     energy[link] = energy.get(link, 0.0) + nbytes * link_energy
         transfer_est = 0.0
-        for (mem, direction), nbytes in sorted(flows.items()):
-            route = system.route(mem, unit_name) if direction == "r" else system.route(unit_name, mem)
+        for key, nbytes in sorted(flows.items()):
+            route = routes[key]
             cost.flows.append((route.resources, nbytes))
             cost.transfer_bytes += nbytes
             transfer_est += nbytes / min(system.capacities[r] for r in route.resources)
