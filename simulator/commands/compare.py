@@ -28,6 +28,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, run, print the comparison, write it."""
+    from simulator.commands import print_progress
     from simulator.config import load_scenario
     from simulator.report.compare import rich_table, write_comparison
     from simulator.runner import run_scenario
@@ -35,12 +36,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("out") / spec.name
     console = Console(stderr=True, quiet=args.quiet)
-
-    def progress(done: int, total: int, label: str) -> None:
-        if done < total:
-            console.print(f"[dim][{done + 1}/{total}][/dim] {label}")
-
-    result = run_scenario(spec, progress=progress)
+    result = run_scenario(spec, progress=print_progress(console))
     if not args.quiet:
         Console().print(rich_table(result))
     written = write_comparison(result, out, with_plots=not args.no_plots)

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
+from simulator.commands import print_progress
 from simulator.config.scenario import load_scenario
 from simulator.report.tables import summary_table
 from simulator.runner import run_scenario, write_results
@@ -29,12 +30,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("out") / spec.name
     console = Console(stderr=True, quiet=args.quiet)
-
-    def progress(done: int, total: int, label: str) -> None:
-        if done < total:
-            console.print(f"[dim][{done + 1}/{total}][/dim] {label}")
-
-    result = run_scenario(spec, progress=progress)
+    result = run_scenario(spec, progress=print_progress(console))
     if "table" in spec.outputs and not args.quiet:
         out_console = Console()
         if not out_console.is_terminal:  # files and pipes: wide enough that no cell wraps

@@ -10,7 +10,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.config.loader import _Ctx, parse_yaml, read_yaml
+from simulator.config.loader import YAML_SUFFIXES, _Ctx, parse_yaml, read_yaml
 from simulator.config.scenario import _workload
 from simulator.errors import Problem, UserError
 from workloads.spec import build_trace
@@ -29,7 +29,7 @@ def register(subparsers: Any) -> None:
 def load_workload(text: str) -> Any:
     """A validated workload spec from a file path or inline YAML."""
     path = Path(text)
-    if path.suffix in (".yaml", ".yml") or (path.exists() and path.is_file()):
+    if path.suffix in YAML_SUFFIXES or path.is_file():
         data, file, base_dir = read_yaml(path, what="workload file"), str(path), path.resolve().parent
     else:
         data, file, base_dir = parse_yaml(text, file="<command line>"), "<command line>", Path.cwd()

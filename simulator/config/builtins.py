@@ -42,10 +42,7 @@ def scenario_catalogue(roots: Sequence[Path] | None = None) -> list[tuple[str, s
 
 
 def model_names() -> list[str]:
-    """Built-in model names from :mod:`workloads.models`, if that module provides them."""
-    try:
-        from workloads import models
-    except ImportError:
-        return []
-    names = getattr(models, "builtin_models", None)
-    return sorted(names()) if callable(names) else []
+    """Built-in model names (``workloads/models/builtin``), sorted."""
+    from workloads.models import builtin_models
+
+    return sorted(builtin_models())

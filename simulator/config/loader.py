@@ -211,7 +211,7 @@ def _message(error: Mapping[str, Any], model: type[BaseModel] | None, loc: Loc) 
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
             msg = msg[len(prefix) :]
-    if kind not in ("value_error",) and "input" in error and not isinstance(error["input"], dict | list):
+    if kind != "value_error" and "input" in error and not isinstance(error["input"], dict | list):
         msg += f" (got {error['input']!r})"
     return msg
 

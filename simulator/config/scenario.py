@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.config.checks import check_mapping
@@ -29,8 +29,9 @@ from simulator.config.loader import (
     validate_model,
     validation_problems,
 )
+from simulator.config.quantities import Dimension
 from simulator.errors import Problem, UserError
-from simulator.units import DIMENSIONS, format_quantity
+from simulator.units import format_quantity
 from workloads.spec import WorkloadSpec, workload_kinds
 
 Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
@@ -282,13 +283,7 @@ def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> S
 
 
 def _dimension_of(metadata: Sequence[Any]) -> str | None:
-    for meta in metadata:
-        if isinstance(meta, WithJsonSchema) and meta.json_schema:
-            text = str(meta.json_schema.get("description", ""))
-            for dim in DIMENSIONS:
-                if text.startswith(f"{dim.replace('_', ' ')} with a unit"):
-                    return dim
-    return None
+    return next((meta.name for meta in metadata if isinstance(meta, Dimension)), None)
 
 
 def _dimension(annotation: Any) -> str | None:
