@@ -82,9 +82,13 @@ class UnitError(ValueError):
 def _unit_term(term: str) -> tuple[float, _Dim]:
     """Factor and dimension of one prefixed unit such as ``TB`` or ``pJ``."""
     for base in sorted(_BASE, key=len, reverse=True):
-        if term.endswith(base) and term[: len(term) - len(base)] in _PREFIX:
+        prefix = term[: len(term) - len(base)]
+        if term.endswith(base) and prefix in _PREFIX:
             factor, dim = _BASE[base]
-            return _PREFIX[term[: len(term) - len(base)]] * factor, dim
+            if dim == DIMENSIONS["size"][0] and _PREFIX[prefix] < 1:  # 'mB' is a typo for 'MB', never a millibyte
+                near = f"; did you mean {prefix.upper() + base!r}?" if prefix.upper() in _PREFIX else ""
+                raise UnitError(f"{term!r} would be a fraction of a {base}{near}")
+            return _PREFIX[prefix] * factor, dim
     raise UnitError(f"unknown unit {term!r}")
 
 
@@ -117,8 +121,10 @@ def parse_quantity(value: object, dimension: str) -> float:
             return 0.0  # zero needs no unit
         raise UnitError(f"{expected}, got {value!r} (write the unit)")
     match = _NUMBER.match(value)
-    if not match or not match.group(2):
+    if not match:
         raise UnitError(f"{expected}, got {value!r}")
+    if not match.group(2):
+        raise UnitError(f"{expected}, got {value!r} (write the unit)")
     number = float(match.group(1))
     try:
         factor, dim = _unit(match.group(2))

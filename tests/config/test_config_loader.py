@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -413,3 +414,18 @@ def test_a_folder_given_as_architecture_or_runtime_is_the_scenario_problem(tmp_p
 def test_scenario_name_must_be_a_folder_name(name: str) -> None:
     message = error_of(scenario_from_dict, scenario(name=name), file="s.yaml")
     assert "s.yaml: name: expected a name usable as a folder name" in message
+
+
+@pytest.mark.parametrize(
+    ("text", "dimension", "needle"),
+    [
+        ("1 mB", "size", "'mB' would be a fraction of a B; did you mean 'MB'?"),
+        ("2 mbit/s", "bandwidth", "did you mean 'Mbit'?"),
+        ("1e3", "bandwidth", "got '1e3' (write the unit)"),
+    ],
+)
+def test_quantity_typos(text: str, dimension: str, needle: str) -> None:
+    from simulator.units import UnitError, parse_quantity
+
+    with pytest.raises(UnitError, match=re.escape(needle)):
+        parse_quantity(text, dimension)
