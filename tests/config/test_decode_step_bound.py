@@ -9,9 +9,7 @@ from __future__ import annotations
 import pytest
 
 from simulator.config.loader import load_architecture, load_runtime
-from workloads.spec import WORKLOAD_ADAPTER, build_trace, workload_kinds
-
-pytestmark = pytest.mark.skipif("baseline" not in workload_kinds(), reason="baseline workload not registered")
+from workloads.spec import WORKLOAD_ADAPTER, build_trace
 
 
 def test_decode_step_is_bandwidth_bound_and_data_movement_dominated() -> None:
