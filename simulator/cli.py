@@ -50,7 +50,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hetsim: error: {exc.render()}", file=sys.stderr)
         return EXIT_USER_ERROR
     except OSError as exc:  # unwritable output folder, unreadable file: the user's environment, not a bug
-        print(f"hetsim: error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        what = exc.strerror or str(exc)
+        if isinstance(exc, FileExistsError | NotADirectoryError):
+            what += " (a file is where an output folder should be)"
+        print(f"hetsim: error: {exc.filename}: {what}" if exc.filename else f"hetsim: error: {what}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("hetsim: interrupted", file=sys.stderr)

@@ -349,3 +349,12 @@ def test_validate_binary_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     path.write_bytes(b"\x89PNG\r\n\x1a\n\xff")
     assert main(["validate", str(path)]) == 2
     assert_one_paragraph_error(capsys, str(path), "UTF-8")
+
+
+def test_output_folder_that_is_a_file(gemm_scenario: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = write(tmp_path / "taken", "")
+    for argv in (["run", str(gemm_scenario), "-q", "-o"], ["schema", "-o"]):
+        assert main([*argv, str(blocker / "sub")]) == 2
+        assert_one_paragraph_error(capsys, f"{blocker / 'sub'}: Not a directory (a file is where an output folder")
+        assert main([*argv, str(blocker)]) == 2
+        assert_one_paragraph_error(capsys, f"{blocker}: File exists (a file is where an output folder should be)")
