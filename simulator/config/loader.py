@@ -343,7 +343,8 @@ def _dotted(parts: Iterable[str | int]) -> str:
 # architectures and runtimes
 
 
-def _suggest(name: str, names: Iterable[str]) -> str:
+def suggest(name: str, names: Iterable[str]) -> str:
+    """``(did you mean 'x'?); built-in names: ...; or give a path to a YAML file`` for an unknown name."""
     names = list(names)
     close = difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -373,7 +374,7 @@ def _resolve_architecture_raw(
         else:
             names = builtin_architectures(ctx.roots)
             if ref not in names:
-                problems.append(Problem(ctx.file, loc, f"unknown architecture {ref!r}{_suggest(ref, names)}"))
+                problems.append(Problem(ctx.file, loc, f"unknown architecture {ref!r}{suggest(ref, names)}"))
                 return None
             path = names[ref]
         key = str(path)
@@ -477,7 +478,7 @@ def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeS
         else:
             names = builtin_runtimes(ctx.roots)
             if ref not in names:
-                problems.append(Problem(ctx.file, loc, f"unknown runtime {ref!r}{_suggest(ref, names)}"))
+                problems.append(Problem(ctx.file, loc, f"unknown runtime {ref!r}{suggest(ref, names)}"))
                 return None
             path = names[ref]
         try:

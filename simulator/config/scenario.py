@@ -271,9 +271,12 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> ScenarioSpec:
     """Read, validate and resolve a scenario file (built-in scenario names also work)."""
-    from simulator.config.loader import find_scenario
+    from simulator.config.loader import builtin_scenarios, find_scenario, suggest
 
     found = find_scenario(path, roots)
+    if not found.exists():
+        hint = suggest(found.stem, builtin_scenarios(roots))
+        raise UserError([Problem(str(found), (), f"scenario not found: no such file nor built-in scenario{hint}")])
     data = read_yaml(found, what="scenario file")
     return scenario_from_dict(data, file=str(found), base_dir=found.resolve().parent, roots=roots)
 

@@ -358,3 +358,8 @@ def test_output_folder_that_is_a_file(gemm_scenario: Path, tmp_path: Path, capsy
         assert_one_paragraph_error(capsys, f"{blocker / 'sub'}: Not a directory (a file is where an output folder")
         assert main([*argv, str(blocker)]) == 2
         assert_one_paragraph_error(capsys, f"{blocker}: File exists (a file is where an output folder should be)")
+
+
+def test_unknown_scenario_name_suggests_built_ins(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "flagshp"]) == 2
+    assert_one_paragraph_error(capsys, "flagshp: scenario not found", "(did you mean 'flagship'?)", "keynote-four")
