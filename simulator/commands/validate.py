@@ -39,6 +39,8 @@ def detect(data: Any, path: Path) -> str:
             return "architecture"
         if keys & _RUNTIME_KEYS or path.parent.name == "runtimes":
             return "runtime"
+    if data is None:
+        raise UserError([Problem(str(path), (), "the file is empty (or only comments)")])
     raise UserError(
         [
             Problem(

@@ -363,3 +363,9 @@ def test_output_folder_that_is_a_file(gemm_scenario: Path, tmp_path: Path, capsy
 def test_unknown_scenario_name_suggests_built_ins(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", "flagshp"]) == 2
     assert_one_paragraph_error(capsys, "flagshp: scenario not found", "(did you mean 'flagship'?)", "keynote-four")
+
+
+def test_validate_empty_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = write(tmp_path / "empty.yaml", "# nothing yet\n")
+    assert main(["validate", str(path)]) == 2
+    assert_one_paragraph_error(capsys, f"{path}: the file is empty (or only comments)")
