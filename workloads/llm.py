@@ -299,11 +299,15 @@ class BaselineSpec(LLMSpecBase):
 
 
 def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int,
-                 after_attention: AfterAttention | None = None) -> PassPlan:
-    """The prefill pass: P query tokens, causal over themselves, writing ``kv.L{i}``."""
+                 after_attention: AfterAttention | None = None, logits_tokens: int = 1) -> PassPlan:
+    """The prefill pass: P query tokens, causal over themselves, writing ``kv.L{i}``.
+
+    ``logits_tokens``: positions the final norm and LM head run on (1: the last, as HF ``generate``).
+    """
     return PassPlan(
         phase="prefill", step=0, batch=batch, tokens=prompt, kv_read=lambda i: ((f"kv.L{i}", prompt),),
-        kv_write=lambda i: f"kv.L{i}", kv_heads=cfg.num_kv_heads, logits_tokens=1, after_attention=after_attention,
+        kv_write=lambda i: f"kv.L{i}", kv_heads=cfg.num_kv_heads, logits_tokens=logits_tokens,
+        after_attention=after_attention,
     )
 
 

@@ -14,10 +14,12 @@ position and candidate generation; then steps until G tokens are generated, each
    (``topk``), acceptance (``sample`` emitting the step's tokens = accept length + 1), and per
    layer a ``kv_write`` copying the accepted tokens' K/V from ``kv_tree.L{i}`` into ``kv.L{i}``
    (freeing ``kv_tree.L{i}``).
-3. ``medusa_heads``: the heads on the accepted position's hidden state (``heads_on: accepted``),
-   or on every position of the pass (``heads_on: all``: P prompt positions at prefill, T tree
-   positions per step, as ``MedusaModel.forward`` applies them to all hidden states before the
-   accepted row is selected [UNVERIFIED: from the repository code as remembered, not papers.md]),
+3. ``medusa_heads``: by default on every position of the pass (``heads_on: all``: P prompt
+   positions at prefill, with the LM head on all P too, and T tree positions per step), as the
+   reference ``MedusaModel.forward`` applies the LM head and every head to all hidden states before
+   the accepted row is selected [recalled from FasterDecoding/Medusa ``medusa_model.py``; papers.md
+   does not quote it]; or only on the position they are needed for (``heads_on: accepted``, the
+   minimal-work variant),
    top-10 per head (``TOPK``) and the gather that builds the next step's tree tokens.
 
 Acceptance: ``accepted_tokens_per_step`` (mean tokens per step, bonus token included), or derived
@@ -116,9 +118,9 @@ class MedusaSpec(LLMSpecBase):
         "expected", description="expected: fractional tokens per step; sampled: accept lengths drawn with `seed`"
     )
     heads_on: Literal["accepted", "all"] = Field(
-        "accepted", description="heads run on the one position they are needed for (accepted / last prompt token), "
-        "or on every position of each forward pass (all P prompt tokens, all T tree tokens) as MedusaModel.forward "
-        "computes them [UNVERIFIED: repo code read from memory, not in papers.md]"
+        "all", description="heads (and the prefill's LM head) run on every position of each forward pass (all P "
+        "prompt tokens, all T tree tokens) as the reference MedusaModel.forward computes them [recalled from the "
+        "repository, not quoted in papers.md], or only on the one position they are needed for (accepted)"
     )
 
     @model_validator(mode="after")
@@ -258,7 +260,9 @@ def build_medusa(spec: MedusaSpec) -> Trace:
     def operators() -> Iterator[Operator]:
         em = Emitter(spec.dtype, spec.wdtype)
         v, hd = cfg.vocab_size, cfg.head_dim
-        res = yield from transformer_pass(em, cfg, prefill_plan(cfg, b, spec.prompt_tokens))
+        all_rows = spec.heads_on == "all"
+        plan = prefill_plan(cfg, b, spec.prompt_tokens, logits_tokens=spec.prompt_tokens if all_rows else 1)
+        res = yield from transformer_pass(em, cfg, plan)
         tok = emit_sample(em, cfg, "prefill", 0, b, res.logits, 1.0)
         prefill_rows = b if spec.heads_on == "accepted" else b * spec.prompt_tokens
         cand = _emit_heads(em, cfg, spec, 0, prefill_rows, res.hidden, tok, tree)

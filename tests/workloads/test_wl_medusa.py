@@ -101,7 +101,9 @@ def test_sampled_mode_reproducible_and_unbiased(tiny_model: dict[str, Any]) -> N
 
 
 def test_heads_and_kv_update(tiny_model: dict[str, Any]) -> None:
-    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=6, accepted_tokens_per_step=2.5)
+    spec = MedusaSpec(
+        model=tiny_model, prompt_tokens=5, generate_tokens=6, accepted_tokens_per_step=2.5, heads_on="accepted"
+    )
     ops = list(build_medusa(spec))
     cfg = load_model(tiny_model)
     head_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 1]
@@ -121,13 +123,17 @@ def test_medusa_params_per_head_vicuna_7b() -> None:
     assert medusa_params(load_model("vicuna-7b"), 1) == 147_853_312  # papers.md §1.1
 
 
-def test_heads_on_all_positions(tiny_model: dict[str, Any]) -> None:
-    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4, heads_on="all")
+def test_heads_on_all_positions_by_default_as_the_reference_forward(tiny_model: dict[str, Any]) -> None:
+    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=4)
+    assert spec.heads_on == "all"
     ops = list(build_medusa(spec))
     head_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 1]
     assert head_mm and all(op.dims["M"] == 64 for op in head_mm)
     prefill_mm = [op for op in ops if op.phase == "medusa_heads" and op.kind == "matmul" and op.step == 0]
     assert prefill_mm and all(op.dims["M"] == 5 for op in prefill_mm)
+    # the prefill's final norm and LM head run on every prompt position too, so the heads read real rows
+    prefill_lm = next(op for op in ops if op.name == "lm_head")
+    assert prefill_lm.dims["M"] == 5
 
 
 def test_validation() -> None:
