@@ -10,8 +10,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.config.loader import YAML_SUFFIXES, _Ctx, parse_yaml, read_yaml
-from simulator.config.scenario import _workload
+from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
+from simulator.config.scenario import workload_from_dict
 from simulator.errors import Problem, UserError
 from workloads.spec import build_trace
 
@@ -37,13 +37,7 @@ def load_workload(text: str) -> Any:
         raise UserError(
             [Problem(file, (), "expected one workload mapping, e.g. '{kind: gemm, M: 64, N: 4096, K: 4096}'")]
         )
-    problems: list[Problem] = []
-    # the default seed only fills a missing 'seed'; a present one, valid or not, is checked by the workload's schema
-    spec = _workload(data, index=0, ctx=_Ctx(file, base_dir, None), seed=0, problems=problems)
-    if spec is None:
-        # the workload is the whole file here: drop the 'workloads[0]' prefix from key paths
-        raise UserError([Problem(p.file, p.path[2:], p.message) for p in problems])
-    return spec
+    return workload_from_dict(data, file=file, base_dir=base_dir)
 
 
 def run(args: argparse.Namespace) -> int:

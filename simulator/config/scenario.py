@@ -143,8 +143,8 @@ def _workload_on(
     return tuple(on)
 
 
-def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
-    loc: tuple[str | int, ...] = ("workloads", index)
+def _workload(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
+    """Validate one workload mapping found at ``loc``; on failure add the problems and return None."""
     kinds = ", ".join(workload_kinds())
     if not isinstance(raw, dict):
         problems.append(Problem(ctx.file, loc, f"expected a mapping with a 'kind' ({kinds})"))
@@ -173,6 +173,15 @@ def _workload(raw: Any, *, index: int, ctx: _Ctx, seed: int, problems: list[Prob
     except ValidationError as exc:
         problems.extend(validation_problems(exc, file=ctx.file, prefix=loc, model=cls))
         return None
+
+
+def workload_from_dict(data: Any, *, file: str | None = None, base_dir: Path | None = None) -> Any:
+    """Validate one workload mapping that is a whole file (``hetsim trace``): key paths start at its keys."""
+    problems: list[Problem] = []
+    spec = _workload(data, loc=(), ctx=_Ctx(file, base_dir or Path.cwd(), None), seed=0, problems=problems)
+    if spec is None:
+        raise UserError(problems)
+    return spec
 
 
 def scenario_from_dict(
@@ -214,7 +223,7 @@ def scenario_from_dict(
     names = [a.name for a in architectures] if len(architectures) == len(raw_architectures) else None
     raw_workloads = data.get("workloads")
     for i, raw in enumerate(raw_workloads if isinstance(raw_workloads, list) else []):
-        spec = _workload(raw, index=i, ctx=ctx, seed=seed, problems=problems)
+        spec = _workload(raw, loc=("workloads", i), ctx=ctx, seed=seed, problems=problems)
         if spec is not None:
             workloads.append(spec)
             on.append(_workload_on(raw, index=i, ctx=ctx, names=names, problems=problems))
