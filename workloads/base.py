@@ -11,7 +11,7 @@ class WorkloadBase(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     name: str | None = Field(None, description="label in reports (default: the kind)")
-    seed: int = Field(0, description="seed for any sampled choice; same seed, same trace")
+    seed: int = Field(0, ge=0, description="seed for any sampled choice; same seed, same trace")
 
     @property
     def label(self) -> str:

@@ -61,6 +61,8 @@ def _read_header(path: Path) -> dict[str, Any]:
             first = f.readline()
     except OSError as exc:
         raise TraceFormatError(path, 0, f"cannot read the file ({exc})") from None
+    except (EOFError, UnicodeDecodeError) as exc:  # a truncated gzip, or binary data
+        raise TraceFormatError(path, 1, f"the file is truncated or not a text trace ({exc})") from None
     if not first.strip():
         expected = f'{{"format": "{FORMAT}", "version": {CURRENT_VERSION}, …}}'
         raise TraceFormatError(path, 1, f"expected a header line {expected}, got nothing")
@@ -77,6 +79,22 @@ def _read_header(path: Path) -> dict[str, Any]:
     return header
 
 
+def _parse_operator(path: Path, lineno: int, line: str) -> Operator:
+    """One operator line, or a :class:`TraceFormatError` naming the line and what was expected."""
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(path, lineno, f"expected a JSON operator object ({exc.msg})") from None
+    if not isinstance(data, dict):
+        raise TraceFormatError(path, lineno, "expected a JSON operator object")
+    try:
+        return Operator.from_json(data)
+    except KeyError as exc:
+        raise TraceFormatError(path, lineno, f"operator is missing the key {exc.args[0]!r}") from None
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise TraceFormatError(path, lineno, f"invalid operator: {exc}") from None
+
+
 def _iter_operators(path: Path) -> Iterator[Operator]:
     # Ids strictly increase, so "dep is an earlier operator" only needs the ids *skipped* so far, kept
     # as half-open ranges: memory stays flat however long the file is (usually there are no gaps).
@@ -84,36 +102,29 @@ def _iter_operators(path: Path) -> Iterator[Operator]:
     gap_ends: list[int] = []
     first: int | None = None
     last = -1
-    with _open(path, "rt") as f:
-        f.readline()
-        for lineno, line in enumerate(f, start=2):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise TraceFormatError(path, lineno, f"expected a JSON operator object ({exc.msg})") from None
-            if not isinstance(data, dict):
-                raise TraceFormatError(path, lineno, "expected a JSON operator object")
-            try:
-                op = Operator.from_json(data)
-            except KeyError as exc:
-                raise TraceFormatError(path, lineno, f"operator is missing the key {exc.args[0]!r}") from None
-            except (TypeError, ValueError, AttributeError) as exc:
-                raise TraceFormatError(path, lineno, f"invalid operator: {exc}") from None
-            if op.id <= last:
-                raise TraceFormatError(path, lineno, f"operator id {op.id} must be greater than the previous ({last})")
-            if first is None:
-                first = op.id
-            elif op.id > last + 1:
-                gap_starts.append(last + 1)
-                gap_ends.append(op.id)
-            for dep in op.deps:
-                i = bisect.bisect_right(gap_starts, dep) - 1
-                if dep < first or dep >= op.id or (i >= 0 and dep < gap_ends[i]):
-                    raise TraceFormatError(path, lineno, f"operator {op.id} depends on {dep}, not an earlier operator")
-            last = op.id
-            yield op
+    lineno = 1
+    try:
+        with _open(path, "rt") as f:
+            f.readline()
+            for lineno, line in enumerate(f, start=2):
+                if not line.strip():
+                    continue
+                op = _parse_operator(path, lineno, line)
+                if op.id <= last:
+                    raise TraceFormatError(path, lineno, f"operator id {op.id} must exceed the previous ({last})")
+                if first is None:
+                    first = op.id
+                elif op.id > last + 1:
+                    gap_starts.append(last + 1)
+                    gap_ends.append(op.id)
+                for dep in op.deps:
+                    gap = bisect.bisect_right(gap_starts, dep) - 1
+                    if dep < first or dep >= op.id or (gap >= 0 and dep < gap_ends[gap]):
+                        raise TraceFormatError(path, lineno, f"operator {op.id} depends on {dep}, not an earlier one")
+                last = op.id
+                yield op
+    except (EOFError, OSError, UnicodeDecodeError) as exc:  # a gzip cut short, a read error, binary data
+        raise TraceFormatError(path, lineno + 1, f"the file is truncated or corrupt ({exc})") from None
 
 
 def read_trace(path: str | Path) -> Trace:

@@ -45,7 +45,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from workloads.emitter import Emitter
 from workloads.llm import (
@@ -98,6 +98,7 @@ class MedusaSpec(LLMSpecBase):
         "mc_sim_7b_63", description="candidate tree: a shipped name (mc_sim_7b_63, vicuna_7b_stage2) or a list of "
         "paths of per-head ranks (papers.md §1.2)"
     )
+
     variant: Literal["medusa-1", "medusa-2"] = Field(
         "medusa-1", description="head training recipe; only changes the head accuracies"
     )
@@ -122,6 +123,12 @@ class MedusaSpec(LLMSpecBase):
         "prompt tokens, all T tree tokens) as the reference MedusaModel.forward computes them [recalled from the "
         "repository, not quoted in papers.md], or only on the one position they are needed for (accepted)"
     )
+
+    @field_validator("tree")
+    @classmethod
+    def _tree_exists(cls, value: str | list[list[int]]) -> str | list[list[int]]:
+        get_tree(value)  # raises ValueError naming the shipped trees, reported at `tree`
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> MedusaSpec:

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from workloads.base import WorkloadBase
 from workloads.emitter import Emitter
@@ -47,6 +47,13 @@ class OnnxSpec(WorkloadBase):
     precision: Literal["fp32", "fp16", "bf16", "int8", "w11a9"] = Field(
         "fp32", description="dtype of weights and activations"
     )
+
+    @field_validator("path")
+    @classmethod
+    def _file_exists(cls, value: str) -> str:
+        if not Path(value).is_file():
+            raise ValueError(f"ONNX file not found: {value}")
+        return value
 
 
 def _require_onnx() -> Any:

@@ -33,7 +33,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from workloads.emitter import Emitter
 from workloads.llm import (
@@ -77,11 +77,14 @@ class SnapKVSpec(LLMSpecBase):
     def _pool_alias(cls, value: object) -> object:
         return {"avg": "avgpool", "max": "maxpool"}.get(value, value) if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _check_capacity(self) -> SnapKVSpec:
-        if self.capacity <= self.window:
-            raise ValueError(f"capacity(={self.capacity}) must exceed window(={self.window})")
-        return self
+    @field_validator("capacity")
+    @classmethod
+    def _capacity_exceeds_window(cls, value: int, info: ValidationInfo) -> int:
+        # a field validator (window is declared first), so the error names `capacity`
+        window = info.data.get("window")
+        if window is not None and value <= window:
+            raise ValueError(f"capacity(={value}) must exceed window(={window})")
+        return value
 
     @property
     def compresses(self) -> bool:

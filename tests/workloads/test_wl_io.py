@@ -104,3 +104,15 @@ def test_ids_with_gaps_replay_and_deps_across_gaps_are_checked(tmp_path: Path) -
     bad = OP0.replace('"id": 0', '"id": 7').replace('"deps": []', '"deps": [5]')
     msg = _errors(_write(tmp_path / "bad.jsonl", [HEADER, OP0, op3, op4, bad]))
     assert "bad.jsonl:5" in msg and "depends on 5" in msg
+
+
+def test_truncated_gzip_and_binary_files_are_format_errors(tmp_path: Path, tiny_model: dict) -> None:
+    path = tmp_path / "t.jsonl.gz"
+    write_trace(_traces(tiny_model)[0], path)
+    data = path.read_bytes()
+    (tmp_path / "cut.jsonl.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(TraceFormatError, match="truncated or corrupt"):
+        list(read_trace(tmp_path / "cut.jsonl.gz"))
+    (tmp_path / "bin.jsonl").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(TraceFormatError, match=r"bin\.jsonl:1"):
+        read_trace(tmp_path / "bin.jsonl")

@@ -75,3 +75,23 @@ def test_readme_examples_validate() -> None:
     for data in yaml.safe_load(block)["workloads"]:
         if data["kind"] not in ("onnx", "trace"):  # these need files
             WORKLOAD_ADAPTER.validate_python(data)
+
+
+@pytest.mark.parametrize(
+    ("spec", "where", "text"),
+    [
+        ({"kind": "snapkv", "model": "llama-2-7b", "prompt_tokens": 64, "generate_tokens": 2, "capacity": 16,
+          "window": 32}, ("capacity",), "must exceed window"),
+        ({"kind": "medusa", "model": "vicuna-7b", "prompt_tokens": 64, "generate_tokens": 2, "tree": "nope"},
+         ("tree",), "nope"),
+        ({"kind": "gemm", "M": 1, "N": 1, "K": 1, "seed": -1}, ("seed",), "greater than or equal to 0"),
+        ({"kind": "baseline", "model": {"hidden_size": [1]}, "prompt_tokens": 1, "generate_tokens": 1},
+         ("model",), "must be a whole number"),
+        ({"kind": "onnx", "path": "/nonexistent.onnx"}, ("path",), "ONNX file not found"),
+    ],
+)
+def test_bad_specs_are_validation_errors_at_the_right_key(spec: dict, where: tuple, text: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        WORKLOAD_ADAPTER.validate_python(spec)
+    errors = info.value.errors()
+    assert any(e["loc"][1:] == where and text in e["msg"] for e in errors), errors

@@ -115,45 +115,56 @@ class TransformerConfig:
     @staticmethod
     def from_hf(data: dict[str, Any], name: str = "custom") -> TransformerConfig:
         """Map a HF ``config.json`` mapping (Llama-style or GPT-J field names) to shapes."""
+
+        def num(key: str, default: int | None = None) -> int:
+            value = data[key] if default is None else data.get(key, default)
+            if value is None:
+                return default or 0
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"model {name!r}: HF field {key!r} must be a whole number, got {value!r}")
+            return value
+
         try:
             if data.get("model_type") == "gptj" or "n_embd" in data:
-                d = int(data["n_embd"])
-                heads = int(data["n_head"])
-                inner = data.get("n_inner")
+                d = num("n_embd")
+                heads = num("n_head")
+                inner = num("n_inner", 0)
                 return TransformerConfig(
                     name=name,
                     hidden_size=d,
-                    num_layers=int(data["n_layer"]),
+                    num_layers=num("n_layer"),
                     num_heads=heads,
                     num_kv_heads=heads,
                     head_dim=d // heads,
-                    intermediate_size=int(inner) if inner else 4 * d,
-                    vocab_size=int(data["vocab_size"]),
-                    max_position_embeddings=int(data.get("n_positions", 2048)),
+                    intermediate_size=inner or 4 * d,
+                    vocab_size=num("vocab_size"),
+                    max_position_embeddings=num("n_positions", 2048),
                     tie_word_embeddings=bool(data.get("tie_word_embeddings", False)),
                     gated_mlp=False,
                     parallel_attn_mlp=True,
                     norm="layernorm",
                     mlp_bias=True,
                     lm_head_bias=True,
-                    rotary_dim=int(data.get("rotary_dim") or 0),
+                    rotary_dim=num("rotary_dim", 0),
                 )
-            d = int(data["hidden_size"])
-            heads = int(data["num_attention_heads"])
+            d = num("hidden_size")
+            heads = num("num_attention_heads")
             return TransformerConfig(
                 name=name,
                 hidden_size=d,
-                num_layers=int(data["num_hidden_layers"]),
+                num_layers=num("num_hidden_layers"),
                 num_heads=heads,
-                num_kv_heads=int(data.get("num_key_value_heads") or heads),
-                head_dim=int(data.get("head_dim") or d // heads),
-                intermediate_size=int(data["intermediate_size"]),
-                vocab_size=int(data["vocab_size"]),
-                max_position_embeddings=int(data.get("max_position_embeddings", 0)),
+                num_kv_heads=(num("num_key_value_heads", 0) or heads),
+                head_dim=(num("head_dim", 0) or d // heads),
+                intermediate_size=num("intermediate_size"),
+                vocab_size=num("vocab_size"),
+                max_position_embeddings=num("max_position_embeddings", 0),
                 tie_word_embeddings=bool(data.get("tie_word_embeddings", False)),
             )
         except KeyError as exc:
             raise ValueError(f"model {name!r}: config is missing the HF field {exc.args[0]!r}") from None
+        except ZeroDivisionError:
+            raise ValueError(f"model {name!r}: num_attention_heads (n_head) must be >= 1") from None
 
 
 @functools.cache
