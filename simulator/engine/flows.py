@@ -287,7 +287,9 @@ class FlowNetwork:
         if group.records is not None:
             group.records.append((res, start, t, nbytes))
         if not group.active:
-            end = (group.min_end_s if group.min_end_s > t else t) + group.latency_s
+            # the latest flow end, not ``t``: a lone group's finished flows are retired in list order
+            last = group.last_flow_end_s
+            end = (group.min_end_s if group.min_end_s > last else last) + group.latency_s
             self._seq += 1
             heapq.heappush(self._pending, (end, self._seq, group))
 

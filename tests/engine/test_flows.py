@@ -174,11 +174,6 @@ def test_network_conserves_bytes_and_respects_capacity(
             assert sum(b for *_, b in through) <= cap * span * (1 + 1e-9)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (FlowNetwork._retire): a lone group turned into flows after its flows ended completes "
-    "at its last flow in spec order, not its last flow end",
-)
 def test_lone_group_interrupted_after_its_flows_keeps_its_latency() -> None:
     # alone from t=0.5: flows end at 1.8125 (A), 2.0 (B), 1.25 (C) of the solo schedule; latency 0.1, so it
     # completes at 2.1. Another group arrives at t=2.0 and turns the schedule into flows: the group must
