@@ -17,6 +17,7 @@ from simulator.config.scenario import ScenarioSpec
 from simulator.errors import Problem, UserError
 from simulator.metrics.result import RunResult, ScenarioResult
 from simulator.report.writers import results_csv, results_json
+from simulator.version import __version__
 from workloads.io import TraceFormatError
 from workloads.spec import build_trace
 
@@ -25,13 +26,8 @@ Progress = Callable[[int, int, str], None]
 
 
 def hetsim_version() -> str:
-    """The installed package version (the source tree's when not installed)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("hetsim")
-    except PackageNotFoundError:
-        return "0.1.0"
+    """The hetsim version (:mod:`simulator.version`)."""
+    return __version__
 
 
 def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> ScenarioResult:

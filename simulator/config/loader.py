@@ -351,7 +351,8 @@ def suggest(name: str, names: Iterable[str]) -> str:
     return f"{hint}; built-in names: {', '.join(names) or '(none found)'}; or give a path to a YAML file"
 
 
-def _looks_like_path(ref: str) -> bool:
+def looks_like_path(ref: str) -> bool:
+    """Whether an architecture/runtime reference is a file path rather than a built-in name."""
     return ref.endswith(YAML_SUFFIXES) or "/" in ref or "\\" in ref
 
 
@@ -369,7 +370,7 @@ def _resolve_architecture_raw(
 ) -> tuple[dict[str, Any], str | None, Loc] | None:
     """Raw architecture mapping for ``ref`` plus the file and key prefix its own errors belong to."""
     if isinstance(ref, str):
-        if _looks_like_path(ref):
+        if looks_like_path(ref):
             path = (ctx.base_dir / ref).resolve()
         else:
             names = builtin_architectures(ctx.roots)
@@ -473,7 +474,7 @@ def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeS
     if ref is None:
         ref = "ideal"
     if isinstance(ref, str):
-        if _looks_like_path(ref):
+        if looks_like_path(ref):
             path = (ctx.base_dir / ref).resolve()
         else:
             names = builtin_runtimes(ctx.roots)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.version import __version__
+
 #: Energy categories of the ledger. Every joule is in exactly one.
 ENERGY_CATEGORIES = ("compute", "data_movement", "static")
 #: Latency categories along the critical path; they sum to the run's latency.
@@ -190,7 +192,7 @@ class ScenarioResult:
     scenario: str
     runs: tuple[RunResult, ...]
     resolved: Mapping[str, Any] = field(default_factory=dict)
-    hetsim_version: str = "0.1.0"
+    hetsim_version: str = __version__
 
     def to_json(self) -> dict[str, Any]:
         """The ``results.json`` document."""

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from simulator.config.loader import looks_like_path
 from simulator.errors import Problem, UserError
 
 #: Keys a variant mapping may carry at its top level (others go into its ``set``).
@@ -108,10 +109,6 @@ def _set(node: Any, parts: Sequence[str | int], value: Any, walked: list[str | i
         walked.append(part)
 
 
-def _looks_like_path(ref: str) -> bool:
-    return ref.endswith((".yaml", ".yml")) or "/" in ref or "\\" in ref
-
-
 def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     """Set one dotted path in a raw scenario mapping (see the module docstring for architectures)."""
     parts = _parts(dotted)
@@ -127,7 +124,7 @@ def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
         arch = archs[index]
         if isinstance(arch, str):
             variant: dict[str, Any] = {"base": arch, "set": {rest: value}}
-            if not _looks_like_path(arch):
+            if not looks_like_path(arch):
                 variant["name"] = arch  # keep the run's label: the sweep point says what changed
             archs[index] = variant
             return
@@ -151,7 +148,7 @@ def _inline_runtime(data: dict[str, Any], base_dir: Path | None) -> None:
     ref = data.get("runtime", "ideal")
     if not isinstance(ref, str):
         return
-    if _looks_like_path(ref):
+    if looks_like_path(ref):
         path = (base_dir or Path.cwd()) / ref
     else:
         names = builtin_runtimes()
