@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator.config.loader import looks_like_path
+from simulator.config.scenario import ScenarioFile
 from simulator.errors import Problem, UserError
 
 #: Keys a variant mapping may carry at its top level (others go into its ``set``).
@@ -80,6 +81,10 @@ def expand_sweep(sweep: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
     return points
 
 
+#: Top-level keys of a scenario file a sweep path may start with (``sweep`` itself cannot be swept).
+SCENARIO_KEYS = frozenset(ScenarioFile.model_fields) - {"sweep"}
+
+
 def _parts(dotted: str) -> list[str | int]:
     return [int(p) if p.isdigit() else p for p in dotted.split(".") if p != ""]
 
@@ -114,6 +119,8 @@ def set_override(data: dict[str, Any], dotted: str, value: Any) -> None:
     parts = _parts(dotted)
     if not parts:
         raise KeyError("empty path")
+    if str(parts[0]) not in SCENARIO_KEYS:  # deeper keys may be defaults not yet written; top-level ones may not
+        raise KeyError(f"no key {parts[0]!r} at top level; valid keys: {', '.join(sorted(SCENARIO_KEYS))}")
     if parts[0] == "architectures" and len(parts) >= 3 and isinstance(parts[1], int):
         archs = data.get("architectures")
         index = parts[1]

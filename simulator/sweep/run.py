@@ -237,8 +237,11 @@ def sweep_scenario(
             try:
                 point_scenario(context, point)
             except UserError as exc:
+                # a bad sweep path is wrong at every point: say it once; other problems name their point
                 problems += [
-                    Problem(p.file, p.path, f"{p.message} (sweep point {point.index}: {point.label()})")
+                    p
+                    if p.path[:1] == ("sweep",)
+                    else Problem(p.file, p.path, f"{p.message} (sweep point {point.index}: {point.label()})")
                     for p in exc.problems
                 ]
         if problems:

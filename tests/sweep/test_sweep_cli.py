@@ -76,6 +76,15 @@ def test_sweep_cli_reports_bad_paths_before_running(tmp_path: Path, capsys) -> N
     assert not (tmp_path / "o" / "sweep.csv").exists()
 
 
+def test_a_sweep_path_into_nothing_is_reported_once_at_its_sweep_key(tmp_path: Path, capsys) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(SCENARIO.replace("workloads.0.m:", "nothing.here:"))
+    assert main(["sweep", str(path), "-o", str(tmp_path / "o"), "--executor", "serial", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("sweep.nothing.here: no key 'nothing' at top level") == 1, err
+    assert "Traceback" not in err
+
+
 def test_sweep_cli_needs_a_sweep(tmp_path: Path, capsys) -> None:
     path = tmp_path / "none.yaml"
     path.write_text(SCENARIO.split("sweep:")[0])
