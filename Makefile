@@ -20,9 +20,10 @@ demo: $(STAMP)  ## run the flagship scenario and write a report to $(OUT)/demo
 test: lint  ## lint, strict type checking and the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
 
-lint: $(STAMP)  ## ruff + mypy --strict
+lint: $(STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
 	$(BIN)/ruff check simulator workloads tests
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)  ## benchmark suite: wall time, operators/s, events/s, peak memory per case -> $(OUT)/bench.json (BENCH_ARGS=--small: seconds)
 	$(BIN)/python -m simulator.bench -o $(OUT)/bench.json $(BENCH_ARGS)
