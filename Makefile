@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 OUT    ?= out
 
-.PHONY: demo test lint bench fidelity crosscheck docs clean
+.PHONY: demo test check lint bench fidelity crosscheck docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hetsim needs Python 3.11+"'
@@ -19,6 +19,9 @@ demo: $(STAMP)  ## run the flagship scenario and write a report to $(OUT)/demo
 
 test: lint  ## lint, strict type checking and the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q
+
+check: lint  ## the edit-test loop (< 2 min): lint + every test not marked slow or fidelity
+	$(BIN)/python -m pytest -q -m 'not slow and not fidelity'
 
 lint: $(STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
 	$(BIN)/ruff check simulator workloads tests
