@@ -15,7 +15,7 @@ from workloads.trace import Operator, TensorRef
 #: Weight-only integer formats (``weight_dtype`` int8/int4 with a floating-point compute dtype). As in
 #: AWQ/GPTQ checkpoints, only linear layers are quantised, each group of ``QUANT_GROUP`` weights carrying
 #: one fp16 scale; embeddings, norms and the LM head stay at the compute dtype. Group size 128 is those
-#: tools' usual default (assumption: no number in papers.md).
+#: tools' usual default (assumption: no number in docs/references.md).
 WEIGHT_ONLY = frozenset({"int8", "int4"})
 QUANT_GROUP = 128
 SCALE_BYTES = 2

@@ -1,15 +1,15 @@
 """Medusa decoding traces (Cai et al. 2024, arXiv 2401.10774; FasterDecoding/Medusa ``e2a5d20``).
 
-Heads (papers.md §1.1): each of K heads is ``ResBlock(d)`` (``x + SiLU(W1·x + b1)``, W1 d×d with a
+Heads (docs/references.md#medusa-heads): each of K heads is ``ResBlock(d)`` (``x + SiLU(W1·x + b1)``, W1 d×d with a
 bias) followed by an LM-head-sized ``Linear(d, V)``; default 5 heads, 1 layer (``MedusaConfig``).
-With ``head_layers`` > 1 the same ResBlock object is repeated (shared weights, papers.md §1.1).
+With ``head_layers`` > 1 the same ResBlock object is repeated (shared weights, docs/references.md#medusa-heads).
 
 Trace: prefill as ``baseline`` (its ``sample`` emits the first token) plus the heads on the last
 position and candidate generation; then steps until G tokens are generated, each step:
 
 1. ``tree_verify``: one pass of the base model over the T = nodes+1 tree tokens with the tree
    mask (attention M=T, N=kv_len+T, counted dense), K/V of the T tokens written to
-   ``kv_tree.L{i}``; the LM head runs on all T positions (papers.md §1.3).
+   ``kv_tree.L{i}``; the LM head runs on all T positions (docs/references.md#medusa-verification).
 2. ``decode``: logits gathered at ``retrieve_indices`` (leaves × (depth+1) rows), argmax per row
    (``topk``), acceptance (``sample`` emitting the step's tokens = accept length + 1), and per
    layer a ``kv_write`` copying the accepted tokens' K/V from ``kv_tree.L{i}`` into ``kv.L{i}``
@@ -17,16 +17,16 @@ position and candidate generation; then steps until G tokens are generated, each
 3. ``medusa_heads``: by default on every position of the pass (``heads_on: all``: P prompt
    positions at prefill, with the LM head on all P too, and T tree positions per step), as the
    reference ``MedusaModel.forward`` applies the LM head and every head to all hidden states before
-   the accepted row is selected [recalled from FasterDecoding/Medusa ``medusa_model.py``; papers.md
+   the accepted row is selected [recalled from FasterDecoding/Medusa ``medusa_model.py``; docs/references.md
    does not quote it]; or only on the position they are needed for (``heads_on: accepted``, the
    minimal-work variant),
    top-10 per head (``TOPK``) and the gather that builds the next step's tree tokens.
 
 Acceptance: ``accepted_tokens_per_step`` (mean tokens per step, bonus token included), or derived
-from per-head, per-rank accuracies ``a_k(r)``: E[accepted] = Σ_nodes Π_k a_k(r_k) (papers.md §1.5)
+from per-head, per-rank accuracies ``a_k(r)``: E[accepted] = Σ_nodes Π_k a_k(r_k) (docs/references.md#medusa-acceptance)
 and tokens/step = E[accepted] + 1. This treats heads as independent and is the tree construction's
 own model. Published accuracies are only top-1 and top-5 per head (Vicuna-7B-v1.3, Medusa-1,
-papers.md §1.5); per-rank accuracies are derived by the **stated assumption**: rank 0 = top-1,
+docs/references.md#medusa-acceptance); per-rank accuracies are derived by the **stated assumption**: rank 0 = top-1,
 ranks 1–4 share (top5 − top1) equally, ranks 5–9 decay geometrically from rank 4 by ``tail_decay``
 (default 0.5, an assumption). ``accuracies`` sets them per rank directly. Medusa-2 differs from
 Medusa-1 only in head accuracies; none are published in the reference, so ``variant: medusa-2``
@@ -63,7 +63,7 @@ from workloads.models import TransformerConfig
 from workloads.trace import Operator, Trace
 
 #: Per-head (top-1, top-5) accuracy, Vicuna-7B-v1.3, Medusa-1, 5 heads, 1 layer
-#: (papers.md §1.5, repo ``assets/medusa_acc.csv`` run "7b").
+#: (docs/references.md#medusa-acceptance, repo ``assets/medusa_acc.csv`` run "7b").
 VICUNA_7B_MEDUSA1_TOPK_ACC: tuple[tuple[float, float], ...] = (
     (0.560, 0.780),
     (0.316, 0.563),
@@ -92,11 +92,11 @@ class MedusaSpec(LLMSpecBase):
     """Medusa speculative decoding with a sparse candidate tree."""
 
     kind: Literal["medusa"] = Field("medusa", description="workload kind")
-    heads: int = Field(5, ge=1, description="Medusa heads K (MedusaConfig default 5, papers.md §1.1)")
+    heads: int = Field(5, ge=1, description="Medusa heads K (MedusaConfig default 5, docs/references.md#medusa-heads)")
     head_layers: int = Field(1, ge=1, description="ResBlocks per head (default 1; repeated blocks share weights)")
     tree: str | list[list[int]] = Field(
         "mc_sim_7b_63", description="candidate tree: a shipped name (mc_sim_7b_63, vicuna_7b_stage2) or a list of "
-        "paths of per-head ranks (papers.md §1.2)"
+        "paths of per-head ranks (docs/references.md#medusa-trees)"
     )
 
     variant: Literal["medusa-1", "medusa-2"] = Field(
@@ -104,13 +104,14 @@ class MedusaSpec(LLMSpecBase):
     )
     accepted_tokens_per_step: float | None = Field(
         None, ge=1.0, description="mean tokens per step incl. the bonus token (e.g. 2.31, Spec-Bench Vicuna-7B, "
-        "papers.md §1.5); overrides the accuracy model"
+        "docs/references.md#medusa-acceptance); overrides the accuracy model"
     )
     accuracies: list[list[float]] | None = Field(
         None, description="per-head list of per-rank accuracies a_k(r), r = 0..9 (overrides head_topk_accuracy)"
     )
     head_topk_accuracy: list[tuple[float, float]] | None = Field(
-        None, description="per-head (top-1, top-5) accuracy; default: Vicuna-7B-v1.3 Medusa-1 (papers.md §1.5)"
+        None, description="per-head (top-1, top-5) accuracy; default: Vicuna-7B-v1.3 Medusa-1 "
+        "(docs/references.md#medusa-acceptance)",
     )
     tail_decay: float = Field(
         0.5, gt=0.0, lt=1.0, description="[assumption] geometric decay of rank 5..9 accuracy from rank 4"
@@ -121,7 +122,7 @@ class MedusaSpec(LLMSpecBase):
     heads_on: Literal["accepted", "all"] = Field(
         "all", description="heads (and the prefill's LM head) run on every position of each forward pass (all P "
         "prompt tokens, all T tree tokens) as the reference MedusaModel.forward computes them [recalled from the "
-        "repository, not quoted in papers.md], or only on the one position they are needed for (accepted)"
+        "repository, not quoted in docs/references.md], or only on the one position they are needed for (accepted)"
     )
 
     @field_validator("tree")
@@ -176,7 +177,7 @@ class MedusaSpec(LLMSpecBase):
 
 
 def medusa_params(cfg: TransformerConfig, heads: int) -> int:
-    """Head parameters: d² + d (shared ResBlock) + d·V per head (papers.md §1.1)."""
+    """Head parameters: d² + d (shared ResBlock) + d·V per head (docs/references.md#medusa-heads)."""
     d, v = cfg.hidden_size, cfg.vocab_size
     return heads * (d * d + d + d * v)
 

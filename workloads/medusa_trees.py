@@ -3,7 +3,7 @@
 Each entry is a path of top-k ranks, one per head: ``(0, 2)`` = head-1 rank 0, then head-2 rank 2.
 The tree has ``len(paths) + 1`` tokens, the extra one being the root (the LM-head token).
 
-Only the trees that papers.md §1.2 gives *verbatim* are shipped; the other published trees
+Only the trees that docs/references.md#medusa-trees gives *verbatim* are shipped; the other published trees
 (``vicuna_7b_stage1``, ``vicuna_13b_stage2``, …) are listed in :data:`PUBLISHED_TREE_COUNTS` with
 their published node counts per depth so a user-supplied copy can be checked, but their paths are
 not reproduced here (they were not available verbatim); pass them as a list of paths.
@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
-#: ``TOPK = 10`` in ``medusa/model/utils.py`` (papers.md §1.2): every rank is ≤ 9.
+#: ``TOPK = 10`` in ``medusa/model/utils.py`` (docs/references.md#medusa-trees): every rank is ≤ 9.
 TOPK: Final = 10
 
-#: papers.md §1.2, verbatim (the fallback default tree; also Spec-Bench's choice).
+#: docs/references.md#medusa-trees, verbatim (the fallback default tree; also Spec-Bench's choice).
 MC_SIM_7B_63: Final[tuple[tuple[int, ...], ...]] = tuple(tuple(p) for p in [
     [0], [0, 0], [1], [0, 1], [2], [0, 0, 0], [1, 0], [0, 2], [3], [0, 3], [4], [0, 4], [2, 0], [0, 5], [0, 0, 1],
     [5], [0, 6], [6], [0, 7], [0, 1, 0], [1, 1], [7], [0, 8], [0, 0, 2], [3, 0], [0, 9], [8], [9], [1, 0, 0],
@@ -28,7 +28,7 @@ MC_SIM_7B_63: Final[tuple[tuple[int, ...], ...]] = tuple(tuple(p) for p in [
     [1, 6], [0, 7, 0],
 ])
 
-#: papers.md §1.2, verbatim (used by Medusa for "vicuna" + "7b").
+#: docs/references.md#medusa-trees, verbatim (used by Medusa for "vicuna" + "7b").
 VICUNA_7B_STAGE2: Final[tuple[tuple[int, ...], ...]] = (
     (0,), (0, 0), (1,), (0, 1), (0, 0, 0), (1, 0), (2,), (0, 2), (0, 0, 1), (0, 3), (3,), (0, 1, 0), (2, 0), (4,),
     (0, 0, 2), (0, 4), (1, 1), (1, 0, 0), (0, 0, 0, 0), (5,), (0, 0, 3), (0, 5), (0, 2, 0), (3, 0), (0, 1, 1), (0, 6),
@@ -43,7 +43,7 @@ TREES: Final[dict[str, tuple[tuple[int, ...], ...]]] = {
     "vicuna_7b_stage2": VICUNA_7B_STAGE2,
 }
 
-#: Published tallies (papers.md §1.2 table): nodes at depth 1..4 and leaf paths, for every tree.
+#: Published tallies (docs/references.md#medusa-trees table): nodes at depth 1..4 and leaf paths, for every tree.
 PUBLISHED_TREE_COUNTS: Final[dict[str, tuple[tuple[int, int, int, int], int]]] = {
     "mc_sim_7b_63": ((10, 28, 23, 2), 42),
     "vicuna_7b_stage2": ((10, 23, 23, 7), 42),
@@ -102,7 +102,7 @@ class MedusaTree:
         return sum(1 for p in self.paths if p not in prefixes)
 
     def expected_accept_length(self, accuracies: Sequence[Sequence[float]]) -> float:
-        """Σ over nodes of Π accuracies[k][rank_k] along the node's path (papers.md §1.5)."""
+        """Σ over nodes of Π accuracies[k][rank_k] along the node's path (docs/references.md#medusa-acceptance)."""
         total = 0.0
         for p in self.paths:
             prob = 1.0
@@ -129,8 +129,8 @@ def get_tree(tree: str | Sequence[Sequence[int]]) -> MedusaTree:
             return MedusaTree(tree, tuple(sorted(TREES[tree], key=lambda p: (len(p), p))))
         if tree in PUBLISHED_TREE_COUNTS:
             raise ValueError(
-                f"tree {tree!r} is published but not shipped verbatim (papers.md gives only its counts); pass its "
-                f"paths as a list, or use one of {tuple(TREES)}"
+                f"tree {tree!r} is published but not shipped verbatim (docs/references.md gives only its counts); "
+                f"pass its paths as a list, or use one of {tuple(TREES)}"
             )
         raise ValueError(f"tree(={tree!r}) must be one of {tuple(TREES)} or a list of paths")
     paths = tuple(tuple(int(r) for r in p) for p in tree)

@@ -1,6 +1,6 @@
 """SkyNet (Zhang et al., MLSys 2020; TomG008/SkyNet ``007e445`` ``GPU/models.py``): the DAC-SDC detector.
 
-Layer table of papers.md §3.1 at 3×160×320, batch B. A bundle ``conv_dw(inp, oup)`` is a 3×3
+Layer table of docs/references.md#skynet-model at 3×160×320, batch B. A bundle ``conv_dw(inp, oup)`` is a 3×3
 depthwise conv (groups = inp, no bias) + BN + ReLU6, then a 1×1 pointwise conv (no bias) + BN +
 ReLU6. BN is folded into a per-channel bias, so each conv is followed by one ``elementwise`` op
 "bias + ReLU6" (3 FLOPs/element: add, max, min; reads the folded bias as a weight). MaxPool 2×2/2
@@ -9,11 +9,11 @@ bypass; ``concat`` [reorg 768, dw5 512]; bundle 6 (1280→96); 1×1 conv 96→10
 2-anchor region head (sigmoid on x, y, conf; exp on w, h) as one ``elementwise`` op at an assumed
 4 FLOPs/element.
 
-Totals (papers.md §3.1): 435,387 conv weights + 3,331 folded BN biases = 438,718 parameters;
+Totals (docs/references.md#skynet-model): 435,387 conv weights + 3,331 folded BN biases = 438,718 parameters;
 463.7 M MACs at 160×320.
 
 Precision: ``fp32`` / ``fp16`` (GPU), or ``w11a9`` (FPGA: ``ap_fixed<11,4>`` weights and biases,
-``ap_fixed<9,3>`` feature maps, papers.md §3.2).
+``ap_fixed<9,3>`` feature maps, docs/references.md#skynet-fpga).
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from workloads.cnn import CNNBuilder, FeatureMap, cnn_header
 from workloads.emitter import Emitter
 from workloads.trace import Operator, Trace
 
-#: (name, in channels, out channels, max-pool after) — papers.md §3.1 table.
+#: (name, in channels, out channels, max-pool after) — docs/references.md#skynet-model table.
 SKYNET_BUNDLES: tuple[tuple[str, int, int, bool], ...] = (
     ("dw1", 3, 48, True),
     ("dw2", 48, 96, True),
@@ -37,24 +37,28 @@ SKYNET_BUNDLES: tuple[tuple[str, int, int, bool], ...] = (
     ("dw5", 384, 512, False),
     ("dw6", 1280, 96, False),  # input: concat [reorg(dw3) 768, dw5 512]
 )
-#: Output channels: 2 anchors × (x, y, w, h, conf) (papers.md §3.1 head).
+#: Output channels: 2 anchors × (x, y, w, h, conf) (docs/references.md#skynet-model head).
 SKYNET_HEAD_CHANNELS = 10
-#: Input resolution H×W (``self.height = 160``, ``self.width = 320``, papers.md §3.1).
+#: Input resolution H×W (``self.height = 160``, ``self.width = 320``, docs/references.md#skynet-model).
 SKYNET_INPUT = (160, 320)
 BIAS_RELU6_FLOPS = 3
 REGION_FLOPS = 4
 
 
 class SkyNetSpec(WorkloadBase):
-    """The SkyNet DAC-SDC detector (papers.md §3.1)."""
+    """The SkyNet DAC-SDC detector (docs/references.md#skynet-model)."""
 
     kind: Literal["skynet"] = Field("skynet", description="workload kind")
-    batch: int = Field(1, ge=1, description="images per run (the FPGA design stitches 4, papers.md §3.2)")
+    batch: int = Field(
+        1, ge=1, description="images per run (the FPGA design stitches 4, docs/references.md#skynet-fpga)"
+    )
     precision: Literal["fp32", "fp16", "w11a9"] = Field(
         "fp32", description="fp32/fp16 (GPU) or w11a9 (FPGA: 11-bit weights, 9-bit feature maps)"
     )
-    height: int = Field(SKYNET_INPUT[0], ge=8, description="input height (default 160, papers.md §3.1)")
-    width: int = Field(SKYNET_INPUT[1], ge=8, description="input width (default 320, papers.md §3.1)")
+    height: int = Field(
+        SKYNET_INPUT[0], ge=8, description="input height (default 160, docs/references.md#skynet-model)"
+    )
+    width: int = Field(SKYNET_INPUT[1], ge=8, description="input width (default 320, docs/references.md#skynet-model)")
 
 
 def _bundle(nb: CNNBuilder, name: str, x: FeatureMap, oup: int) -> FeatureMap:

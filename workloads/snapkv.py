@@ -1,7 +1,7 @@
 """SnapKV traces (Li et al. 2024, arXiv 2404.14469; FasterDecoding/SnapKV ``e216ddc``).
 
 Prefill as ``baseline``; in every layer, after the prefill attention, the selection of
-``SnapKVCluster.update_kv`` (papers.md §2.1) with its real cost, phase ``snapkv_select``:
+``SnapKVCluster.update_kv`` (docs/references.md#snapkv-algorithm) with its real cost, phase ``snapkv_select``:
 
 1. (GQA, per query head) ``repeat_kv``: K and V expanded to all query heads (the reference calls
    it *before* compression, "[SnapKV] move to ahead"), a ``gather`` writing an activation;
@@ -16,7 +16,7 @@ Prefill as ``baseline``; in every layer, after the prefill attention, the select
    ``kv_cache``, heads_stored·C tokens), freeing ``kv.L{i}``.
 
 Decode then appends each new token to ``kv_snap.L{i}`` and attends over C + generated tokens.
-``heads_stored`` = ``num_attention_heads`` (reference behaviour for GQA, papers.md §2.1 GQA detail)
+``heads_stored`` = ``num_attention_heads`` (reference behaviour for GQA, docs/references.md#snapkv-algorithm GQA detail)
 or ``num_key_value_heads`` with ``per_kv_head: true``.
 
 If P < C nothing is compressed (the reference's ``q_len < max_capacity_prompt`` check) and the
@@ -57,13 +57,22 @@ class SnapKVSpec(LLMSpecBase):
     """SnapKV: compress each layer's prompt KV cache to ``capacity`` entries per head at prefill."""
 
     kind: Literal["snapkv"] = Field("snapkv", description="workload kind")
-    window: int = Field(32, ge=1, description="observation window W (model default 32, `init_snapkv`, papers.md §2.1)")
-    capacity: int = Field(
-        2048, ge=2, description="max_capacity_prompt C: KV entries kept per head (model default 2048, papers.md §2.1)"
+    window: int = Field(
+        32,
+        ge=1,
+        description="observation window W (model default 32, `init_snapkv`, docs/references.md#snapkv-algorithm)",
     )
-    kernel: int = Field(5, ge=1, description="pooling kernel size k (model default 5, papers.md §2.1)")
+    capacity: int = Field(
+        2048, ge=2, description="max_capacity_prompt C: KV entries kept per head "
+        "(model default 2048, docs/references.md#snapkv-algorithm)"
+    )
+    kernel: int = Field(
+        5, ge=1, description="pooling kernel size k (model default 5, docs/references.md#snapkv-algorithm)"
+    )
     pooling: Literal["avgpool", "maxpool"] = Field(
-        "avgpool", description="clustering pool (model default avgpool, papers.md §2.1; LongBench used maxpool k=7); "
+        "avgpool",
+        description="clustering pool (model default avgpool, docs/references.md#snapkv-algorithm; "
+        "LongBench used maxpool k=7, docs/references.md#snapkv-settings); "
         "'avg'/'max' are accepted as aliases"
     )
     kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)

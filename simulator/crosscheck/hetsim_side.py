@@ -32,7 +32,7 @@ from workloads.trace import Operator, TensorRef, Trace
 # ------------------------------------------------------------------------------------------------
 # LLM check
 
-#: Peak numbers both sides are configured to (papers.md §5, A100 SXM4 80 GB).
+#: Peak numbers both sides are configured to (docs/references.md#a100, A100 SXM4 80 GB).
 A100_PEAK_FP16_FLOPS: Final = 312e12
 A100_HBM_BYTES_PER_S: Final = 2.039e12
 A100_HBM_BYTES: Final = 80e9

@@ -112,3 +112,22 @@ def test_concepts_worked_bandwidth_example() -> None:
     assert ends["B"] == pytest.approx(90e-6)
     text = (ROOT / "docs" / "concepts.md").read_text(encoding="utf-8")
     assert "**50 µs**" in text and "**90 µs**" in text
+
+
+def test_every_citation_points_into_the_repository() -> None:
+    """Citations in code, YAML and docs name a heading of docs/references.md, never a file outside the repo."""
+    anchors = _anchors(ROOT / "docs" / "references.md")
+    cite = re.compile(r"references\.md#([A-Za-z0-9_-]+)")
+    broken, external = [], []
+    roots = ["architectures", "workloads", "simulator", "scenarios", "docs", "tests", "README.md"]
+    for name in roots:
+        base = ROOT / name
+        files = [base] if base.is_file() else [p for p in base.rglob("*") if p.suffix in (".py", ".yaml", ".md")]
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            rel = path.relative_to(ROOT)
+            broken += [f"{rel}: #{a}" for a in cite.findall(text) if a not in anchors]
+            if "papers.md" in text and path.name != "test_docs.py":
+                external.append(str(rel))
+    assert not broken, f"citations of missing sections of docs/references.md: {broken}"
+    assert not external, f"citations of a reference file outside the repository: {external}"

@@ -10,7 +10,7 @@ from workloads.skynet import SkyNetSpec, build_skynet, skynet_totals
 
 def test_skynet_params_and_macs() -> None:
     params, macs = skynet_totals()
-    assert params == 438_718  # 435,387 conv weights + 3,331 folded BN biases (papers.md §3.1)
+    assert params == 438_718  # 435,387 conv weights + 3,331 folded BN biases (docs/references.md#skynet-model)
     assert macs == pytest.approx(463.7e6, rel=1e-3)
 
 

@@ -120,7 +120,7 @@ def test_heads_and_kv_update(tiny_model: dict[str, Any]) -> None:
 
 
 def test_medusa_params_per_head_vicuna_7b() -> None:
-    assert medusa_params(load_model("vicuna-7b"), 1) == 147_853_312  # papers.md §1.1
+    assert medusa_params(load_model("vicuna-7b"), 1) == 147_853_312  # docs/references.md#medusa-heads
 
 
 def test_heads_on_all_positions_by_default_as_the_reference_forward(tiny_model: dict[str, Any]) -> None:
