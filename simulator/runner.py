@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -21,6 +22,9 @@ from simulator.version import __version__
 from workloads.io import TraceFormatError
 from workloads.spec import build_trace
 
+if TYPE_CHECKING:
+    from simulator.engine.host import EngineProgress
+
 #: ``progress(done, total, label)`` is called before each run (done = runs finished so far) and once at the end.
 Progress = Callable[[int, int, str], None]
 
@@ -30,8 +34,14 @@ def hetsim_version() -> str:
     return __version__
 
 
-def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> ScenarioResult:
-    """Run every architecture × workload of ``spec`` and collect the results in order."""
+def run_scenario(
+    spec: ScenarioSpec, *, progress: Progress | None = None, run_progress: EngineProgress | None = None
+) -> ScenarioResult:
+    """Run every architecture × workload of ``spec`` and collect the results in order.
+
+    ``progress`` hears of each run as it begins; ``run_progress`` of the progress inside each run
+    (:func:`simulator.engine.simulate`'s ``progress``).
+    """
     from simulator.engine import simulate
 
     on = spec.on or (None,) * len(spec.workloads)
@@ -55,6 +65,7 @@ def run_scenario(spec: ScenarioSpec, *, progress: Progress | None = None) -> Sce
                 mapping=spec.mapping or None,
                 workload=workload.label,
                 timeline_limit=timeline_limit,
+                progress=run_progress,
             )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)

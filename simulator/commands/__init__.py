@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Console
 
 from simulator.runner import Progress
+
+if TYPE_CHECKING:
+    from simulator.engine.host import EngineProgress, RunProgress
 
 
 def print_progress(console: Console) -> Progress:
@@ -15,3 +20,29 @@ def print_progress(console: Console) -> Progress:
             console.print(f"[dim][{done + 1}/{total}][/dim] {label}")
 
     return progress
+
+
+def run_progress_bar(console: Console, width: int = 24) -> EngineProgress | None:
+    """A one-line progress bar for one long run (tokens of a token-generating workload, else operators).
+
+    Only on a terminal (``None`` otherwise, so that files and pipes get no control characters); the
+    line is cleared when the run ends.
+    """
+    if console.quiet or not console.is_terminal:
+        return None
+    out = console.file
+
+    def show(p: RunProgress) -> None:
+        if p.done:
+            out.write("\r\033[K")
+        else:
+            text = f"{p.operators:,} operators, {p.simulated_s:.4g} s simulated"
+            if p.tokens_total:
+                frac = min(1.0, p.tokens / p.tokens_total)
+                filled = round(frac * width)
+                bar = "█" * filled + "·" * (width - filled)
+                text = f"{bar} {p.tokens:,.0f}/{p.tokens_total:,.0f} tokens · {text}"
+            out.write("\r\033[K  " + text)
+        out.flush()
+
+    return show

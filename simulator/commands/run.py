@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from simulator.commands import print_progress
+from simulator.commands import print_progress, run_progress_bar
 from simulator.config.scenario import load_scenario
 from simulator.report.tables import summary_table
 from simulator.runner import run_scenario, write_results
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     spec = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("out") / spec.name
     console = Console(stderr=True, quiet=args.quiet)
-    result = run_scenario(spec, progress=print_progress(console))
+    result = run_scenario(spec, progress=print_progress(console), run_progress=run_progress_bar(console))
     if "table" in spec.outputs and not args.quiet:
         out_console = Console()
         if not out_console.is_terminal:  # files and pipes: wide enough that no cell wraps

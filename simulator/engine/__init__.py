@@ -6,5 +6,6 @@ bandwidth-sharing model underneath, exported for tests and for users who want to
 
 from simulator.engine.engine import simulate
 from simulator.engine.flows import FlowNetwork, max_min_rates
+from simulator.engine.host import RunProgress
 
-__all__ = ["FlowNetwork", "max_min_rates", "simulate"]
+__all__ = ["FlowNetwork", "RunProgress", "max_min_rates", "simulate"]

@@ -235,11 +235,11 @@ def test_empty_trace(tiny_arch: TinyArch) -> None:
 
 def test_signature_cache_eviction_changes_nothing(tiny_arch: TinyArch, monkeypatch: pytest.MonkeyPatch) -> None:
     from simulator.bench import decode_ops
-    from simulator.engine import engine as engine_module
+    from simulator.engine import signatures
 
     t = Trace.from_operators({"workload": "decode"}, decode_ops(layers=2, steps=6, hidden=256, ffn=704))
     full = simulate(tiny_arch(), t, timeline_limit=20)
-    monkeypatch.setattr(engine_module, "SIG_LIMIT", 3)
+    monkeypatch.setattr(signatures, "SIG_LIMIT", 3)
     small = simulate(tiny_arch(), t, timeline_limit=20)
     assert small.latency_s == full.latency_s
     assert small.latency_by_category_s == full.latency_by_category_s
