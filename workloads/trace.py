@@ -37,7 +37,16 @@ OP_KINDS: Final = (
     "gather",
     "reorg",
     "concat",
+    # collectives between devices (tensor/pipeline parallelism): dims ``bytes`` = the buffer per rank;
+    # the ranks are the operator's ``group`` in ring order; the simulator sends them as NCCL's algorithms do
+    "all_reduce",
+    "all_gather",  # ``bytes`` = the gathered (output) buffer per rank
+    "reduce_scatter",  # ``bytes`` = the input buffer per rank
+    "send_recv",  # group (src, dst): ``bytes`` sent from the first device to the second
 )
+
+#: Operator kinds that are collectives (run between the devices of their ``group``).
+COLLECTIVES: Final = ("all_reduce", "all_gather", "reduce_scatter", "send_recv")
 
 #: Phase tags used by the built-in generators. Free-form strings are allowed; these are the ones
 #: reports know how to order.
@@ -81,7 +90,9 @@ class Operator:
     ``tokens`` is the number of output tokens per sequence this operator completes (a ``sample``
     op of a decode step: 1; of a Medusa step: the accepted length + 1, possibly fractional in
     expected-value mode); ``frees`` releases KV-cache tensors (SnapKV drops the full prompt cache,
-    Medusa the tree's K/V).
+    Medusa the tree's K/V). ``device`` is the device (0 … N−1) the operator runs on in a system of
+    chips; tensor names are per device (each device holds its own shard). A collective lists its
+    ranks in ``group`` (ring order) and runs on the first rank's communication unit.
     """
 
     id: int
@@ -97,10 +108,24 @@ class Operator:
     step: int = 0
     tokens: float = 0.0
     frees: tuple[str, ...] = ()
+    device: int = 0
+    group: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
             raise ValueError(f"operator {self.id} ({self.name}): kind(={self.kind!r}) must be one of {OP_KINDS}")
+        if self.device < 0:
+            raise ValueError(f"operator {self.id} ({self.name}): device(={self.device}) must be >= 0")
+        if self.kind in COLLECTIVES:
+            if len(self.group) < 2 or len(set(self.group)) != len(self.group) or min(self.group) < 0:
+                raise ValueError(
+                    f"operator {self.id} ({self.name}): a {self.kind} needs a group of two or more distinct devices "
+                    f"(got {list(self.group)})"
+                )
+            if self.kind == "send_recv" and len(self.group) != 2:
+                raise ValueError(f"operator {self.id} ({self.name}): send_recv's group is (source, destination)")
+        elif self.group:
+            raise ValueError(f"operator {self.id} ({self.name}): only collectives have a group")
         if self.flops < 0:
             raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be >= 0")
         for dep in self.deps:
@@ -149,6 +174,10 @@ class Operator:
             out["tokens"] = self.tokens
         if self.frees:
             out["frees"] = list(self.frees)
+        if self.device:
+            out["device"] = self.device
+        if self.group:
+            out["group"] = list(self.group)
         return out
 
     @staticmethod
@@ -168,6 +197,8 @@ class Operator:
             step=int(data.get("step", 0)),
             tokens=float(data.get("tokens", 0.0)),
             frees=tuple(str(f) for f in data.get("frees", ())),
+            device=int(data.get("device", 0)),
+            group=tuple(int(g) for g in data.get("group", ())),
         )
 
 

@@ -16,7 +16,7 @@ from simulator.config.scenario import scenario_from_dict
 from simulator.errors import Problem, UserError
 
 _SCENARIO_KEYS = {"workloads", "architectures"}
-_ARCHITECTURE_KEYS = {"compute_units", "memories", "base"}
+_ARCHITECTURE_KEYS = {"compute_units", "memories", "base", "devices"}
 _RUNTIME_KEYS = {"per_kernel_overhead", "kernels_per_op", "sync_on"}
 
 
@@ -47,7 +47,7 @@ def detect(data: Any, path: Path) -> str:
                 str(path),
                 (),
                 "cannot tell what this file is: a scenario has 'architectures' and 'workloads', an architecture "
-                "has 'compute_units' and 'memories' (or 'base'), a runtime has 'per_kernel_overhead'",
+                "has 'compute_units' and 'memories' (or 'base' or 'devices'), a runtime has 'per_kernel_overhead'",
             )
         ]
     )
@@ -62,6 +62,9 @@ def validate_file(path: Path) -> str:
         return f"scenario {spec.name!r}: {len(spec.architectures)} architectures × {len(spec.workloads)} workloads"
     if kind == "architecture":
         arch = load_architecture(str(path.resolve()))
+        if arch.devices:
+            groups = ", ".join(f"{g.count} x {g.chip.name}" for g in arch.devices)
+            return f"architecture {arch.name!r}: {groups}, {len(arch.links)} system links"
         return f"architecture {arch.name!r}: {len(arch.compute_units)} units, {len(arch.memories)} memories"
     runtime = load_runtime(str(path.resolve()))
     return f"runtime {runtime.name!r}"

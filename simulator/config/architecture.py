@@ -106,15 +106,69 @@ class MemorySpec(Spec):
 
 
 class LinkSpec(Spec):
-    """An interconnect edge between two nodes (memories or compute units); bandwidth is per direction."""
+    """An interconnect edge between two nodes (memories, compute units, switches); bandwidth is per direction.
+
+    In a multi-device architecture an endpoint may also name a device (``gpu3``: its attach memory),
+    every device of a group (``gpu*``: one link per device) or a device's own node (``gpu3.hbm``).
+    """
 
     between: tuple[str, str] = Field(description="the two endpoint names")
     bandwidth_bytes_per_s: Bandwidth = Field(alias="bandwidth", description="bandwidth per direction")
+    efficiency: float = Field(
+        1.0, gt=0, le=1, description="sustained fraction of the bandwidth that payload gets (protocol overhead)"
+    )
     latency_s: Time = Field(0.0, alias="latency", description="one-way latency")
     energy_j_per_byte: EnergyPerByte = Field(0.0, alias="energy", description="energy per byte crossing the link")
 
+    @property
+    def sustained_bandwidth_bytes_per_s(self) -> float:
+        """Bandwidth times the sustained fraction: what flows actually get."""
+        return self.bandwidth_bytes_per_s * self.efficiency
+
+
+class SwitchSpec(Spec):
+    """A switch (NVSwitch, PCIe switch, network switch): a node that routes pass through, storing nothing.
+
+    Its ports' bandwidths are those of the links attached to it; the switch adds its latency to every
+    route through it and draws its static power.
+    """
+
+    description: str = Field("", description="one line for humans")
+    latency_s: Time = Field(0.0, alias="latency", description="latency added to every route through the switch")
+    static_power_w: Power = Field(0.0, alias="static_power", description="power drawn for the whole run")
+
+
+class DeviceGroupSpec(Spec):
+    """``count`` identical devices built from one chip architecture, named ``<name>0`` … ``<name>N-1``.
+
+    Each device gets its own copy of the chip's compute units, memories and on-chip links, named
+    ``<device>.<unit>`` (``gpu3.tensor``, ``gpu3.hbm``); its tensors live in its own memories by the
+    chip's placement, and its operators run on its own units by the chip's mapping. System links name
+    a device by itself (its ``attach`` memory), or all of a group's devices with ``<name>*``.
+    """
+
+    name: str = Field("gpu", pattern=r"^[A-Za-z][A-Za-z_-]*$", description="device name prefix (letters only)")
+    count: int = Field(ge=1, description="number of devices")
+    chip: ArchitectureSpec = Field(description="the chip: a built-in name, a path or an inline single-device mapping")
+    attach: str | None = Field(
+        None, description="chip memory that system links attach to (default: the chip's activation placement)"
+    )
+
 
 TensorClass = Literal["weight", "activation", "kv_cache"]
+
+
+class CollectiveSpec(Spec):
+    """How the system's collective library (NCCL) sends collectives: its latency table row and choices.
+
+    ``fabric`` selects NCCL's per-step latencies for the links the ranks talk over (NVLink, PCIe or a
+    network); ``algorithm`` and ``protocol`` force a choice, or ``auto`` picks the lowest estimated
+    time as NCCL's tuner does (see docs/systems.md).
+    """
+
+    fabric: Literal["nvlink", "pcie", "network"] = Field("nvlink", description="NCCL latency table row")
+    algorithm: Literal["auto", "ring", "tree"] = Field("auto", description="collective algorithm (tree: all-reduce only)")
+    protocol: Literal["auto", "LL", "LL128", "Simple"] = Field("auto", description="NCCL protocol")
 
 
 class ArchitectureSpec(Spec):
@@ -123,15 +177,31 @@ class ArchitectureSpec(Spec):
     name: str = Field(description="identifier used in scenarios and reports")
     description: str = Field("", description="one line for humans")
     sources: tuple[str, ...] = Field((), description="datasheets and papers the numbers come from")
-    compute_units: dict[str, ComputeUnitSpec] = Field(description="compute units by name")
-    memories: dict[str, MemorySpec] = Field(description="memory levels by name")
+    devices: tuple[DeviceGroupSpec, ...] = Field(
+        (), description="groups of identical devices (multi-device systems); empty for a single chip"
+    )
+    compute_units: dict[str, ComputeUnitSpec] = Field(
+        default_factory=dict, description="compute units by name (with devices: host CPUs beside the devices)"
+    )
+    memories: dict[str, MemorySpec] = Field(
+        default_factory=dict, description="memory levels by name (with devices: host memory beside the devices)"
+    )
+    switches: dict[str, SwitchSpec] = Field(default_factory=dict, description="switches by name (NVSwitch, PCIe)")
     links: tuple[LinkSpec, ...] = Field((), description="interconnect edges")
-    placement: dict[TensorClass, str] = Field(description="home memory of each tensor class")
+    placement: dict[TensorClass, str] = Field(
+        default_factory=dict,
+        description="home memory of each tensor class (required for a single chip; with devices it overrides the "
+        "chip's placement for a class, e.g. kv_cache in host memory: an offload tier)",
+    )
     mapping: dict[str, str] = Field(
         default_factory=lambda: {"*": "auto"},
-        description="operator kind -> compute unit name or 'auto'; '*' is the default rule",
+        description="operator kind -> compute unit name or 'auto'; '*' is the default rule (with devices: the "
+        "chip's unit names, overriding the chip's mapping)",
     )
     static_power_w: Power = Field(0.0, alias="static_power", description="uncore/board power not in any component")
+    collectives: CollectiveSpec = Field(
+        default_factory=CollectiveSpec, description="how collectives between devices are sent (NCCL model)"
+    )
 
 
 class RuntimeSpec(Spec):
@@ -158,3 +228,7 @@ class RuntimeSpec(Spec):
         default_factory=dict, description="kernels launched per operator kind (default 1)"
     )
     sync_on: tuple[str, ...] = Field((), description="operator kinds after which the host waits for the device")
+
+
+DeviceGroupSpec.model_rebuild()
+ArchitectureSpec.model_rebuild()

@@ -390,17 +390,40 @@ def _resolve_architecture_raw(
         if not isinstance(raw, dict):
             problems.append(Problem(str(path), (), "an architecture file must be a YAML mapping"))
             return None
+        file_ctx = _Ctx(str(path), path.parent, ctx.roots)
         if "base" in raw:  # a variant stored in its own file
-            return _resolve_variant(raw, _Ctx(str(path), path.parent, ctx.roots), (), problems, (*chain, key))
+            return _resolve_variant(raw, file_ctx, (), problems, (*chain, key))
+        _inline_chips(raw, file_ctx, (), problems, (*chain, key))
         return raw, str(path), ()
     if isinstance(ref, dict):
         if "base" in ref:
             return _resolve_variant(ref, ctx, loc, problems, chain)
-        return copy.deepcopy(ref), ctx.file, loc
+        raw = copy.deepcopy(ref)
+        _inline_chips(raw, ctx, loc, problems, chain)
+        return raw, ctx.file, loc
     problems.append(
         Problem(ctx.file, loc, f"expected an architecture name, a path or a mapping, got {type(ref).__name__}")
     )
     return None
+
+
+def _inline_chips(raw: dict[str, Any], ctx: _Ctx, loc: Loc, problems: list[Problem], chain: tuple[str, ...]) -> None:
+    """Replace each ``devices[i].chip`` reference (name, path, variant) by its raw mapping, in place.
+
+    Inlined, a chip can be changed by a variant of the system (``devices.0.chip.memories.hbm.bandwidth``).
+    """
+    groups = raw.get("devices")
+    if not isinstance(groups, list):
+        return
+    for i, group in enumerate(groups):
+        if not isinstance(group, dict) or "chip" not in group:
+            continue
+        chip = group["chip"]
+        if isinstance(chip, dict) and "base" not in chip:
+            continue  # already a mapping (validated with the system)
+        resolved = _resolve_architecture_raw(chip, ctx, (*loc, "devices", i, "chip"), problems, chain)
+        if resolved is not None:
+            group["chip"] = resolved[0]
 
 
 def _relocate(problems: Iterable[Problem], file: str | None, loc: Loc) -> list[Problem]:

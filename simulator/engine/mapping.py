@@ -5,6 +5,11 @@ operator's kind, else ``'*'``, else ``auto``. A unit name pins the kind to that 
 lists every unit whose ``ops`` allow the kind and whose peak has the dtype (sorted by name), and
 the engine picks the earliest estimated finish among them when the operator is issued.
 
+In a system of chips an operator runs on its ``device``: rules name the chip's units (``tensor``
+means ``gpu3.tensor`` for an operator of device 3), tensors live in that device's memories (or a
+system memory the architecture's placement names: an offload tier), and a collective runs on the
+first rank's communication unit as the flows of :mod:`simulator.engine.collectives`.
+
 :class:`OpCost` is everything static about an operator signature on one unit, computed once and
 shared by every operator with the same kind, dtype, FLOPs, dims and tensors: compute time,
 flows (after on-chip reuse), route latency, energies, capacity effects and roofline terms.
@@ -14,12 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from simulator.config.devices import Device
+from simulator.engine.collectives import plan_collective
 from simulator.errors import UserError
 from simulator.hardware.reuse import gemm_reuse_factors
 from simulator.hardware.system import Route, System
 from simulator.hardware.utilisation import gemm_dims, utilisation
 from simulator.metrics.ledger import OpEnergy
-from workloads.trace import Operator
+from workloads.trace import COLLECTIVES, Operator
 
 #: Memory levels counted as off-chip in the roofline's bandwidth term.
 OFF_CHIP_LEVELS = frozenset({"dram", "hbm"})
@@ -37,6 +44,7 @@ class OpCost:
         "flows",
         "kv_writes",
         "latency_s",
+        "link_bytes",
         "launch_s",
         "memory_bytes",
         "roofline_bytes",
@@ -69,6 +77,8 @@ class OpCost:
         self.kv_writes: tuple[tuple[str, str, int], ...] = ()
         #: memory -> bytes read and written there (after reuse)
         self.memory_bytes: tuple[tuple[str, float], ...] = ()
+        #: link -> bytes crossing it (both directions)
+        self.link_bytes: tuple[tuple[str, float], ...] = ()
         #: off-chip memory -> compulsory bytes (before reuse), for the roofline
         self.roofline_bytes: tuple[tuple[str, float], ...] = ()
         self.roofline_compute_s = 0.0
@@ -93,64 +103,139 @@ class Mapper:
     ) -> None:
         self.system = system
         self.launch_s = launch_s
-        self.rules: dict[str, str] = {**system.arch.mapping, **(overrides or {})}
+        self.overrides = dict(overrides or {})
         self.unit_names = list(system.units)
         self.unit_index = {name: i for i, name in enumerate(self.unit_names)}
-        self._candidates: dict[tuple[str, str], tuple[str, ...]] = {}
-        self._capable_cache: dict[tuple[str, str], list[str]] = {}
+        device_units = {u for d in system.devices for u in d.units.values()}
+        #: units outside every device (a host CPU beside the GPUs); any device's operators may use them
+        self.shared_units = [u for u in system.units if u not in device_units and not u.endswith(".comm")]
+        self._candidates: dict[tuple[str, str, int], tuple[str, ...]] = {}
+        self._capable_cache: dict[tuple[str, str, int], list[str]] = {}
 
-    def _capable(self, kind: str, dtype: str) -> list[str]:
-        key = (kind, dtype)
+    def device(self, op: Operator) -> Device:
+        """The device ``op`` runs on; raises ``UserError`` when the architecture has no such device."""
+        devices = self.system.devices
+        if op.device < len(devices):
+            return devices[op.device]
+        raise UserError(
+            f"{_describe(op)}: runs on device {op.device}, but architecture {self.system.arch.name!r} has "
+            f"{len(devices)} device{'s' if len(devices) != 1 else ''} (0-{len(devices) - 1}); lower the workload's "
+            "tensor_parallel/pipeline_parallel or pick a system with more devices"
+        )
+
+    def _capable(self, kind: str, dtype: str, device: int) -> list[str]:
+        key = (kind, dtype, device)
         capable = self._capable_cache.get(key)
         if capable is None:
+            names = sorted([*self.system.devices[device].units.values(), *self.shared_units])
+            units = self.system.units
             capable = [
                 name
-                for name, unit in self.system.units.items()
-                if (unit.ops is None or kind in unit.ops) and dtype in unit.peak_flops_per_s
+                for name in names
+                if (units[name].ops is None or kind in (units[name].ops or ())) and dtype in units[name].peak_flops_per_s
             ]
             self._capable_cache[key] = capable
         return capable
 
     def candidates(self, op: Operator) -> tuple[str, ...]:
         """Units that may run ``op`` (one for a pinned rule); raises ``UserError`` if none can."""
-        key = (op.kind, op.dtype)
+        key = (op.kind, op.dtype, op.device)
         cached = self._candidates.get(key)
         if cached is not None:
             return cached
-        rule = self.rules.get(op.kind, self.rules.get("*", "auto"))
-        capable = self._capable(op.kind, op.dtype)
+        device = self.device(op)
+        if op.kind in COLLECTIVES:
+            for rank in op.group:
+                if rank >= len(self.system.devices):
+                    self.device(Operator(op.id, op.name, "norm", op.phase, 0.0, device=rank))
+            comm = self.system.devices[op.group[0]].comm
+            if not comm:
+                raise UserError(f"{_describe(op)}: a collective needs a multi-device architecture")
+            return (comm,)  # not cached: the comm unit follows the group, not the operator's device
+        rule = self.overrides.get(op.kind) or device.rules.get(op.kind)
+        rule = rule or self.overrides.get("*") or device.rules.get("*", "auto")
+        capable = self._capable(op.kind, op.dtype, op.device)
+        prefix = f"{device.name}." if device.name else ""
+        local = [u.removeprefix(prefix) if prefix else u for u in capable]
         if rule == "auto":
             if not capable:
                 raise UserError(
                     f"{_describe(op)}: no compute unit can run kind {op.kind!r} with dtype {op.dtype!r} "
-                    f"(units: {', '.join(self.unit_names)}; check their 'ops' and 'peak')"
+                    f"(units: {', '.join(device.units)}; check their 'ops' and 'peak')"
                 )
             result = tuple(capable)
         else:
-            unit = self.system.units.get(rule)
-            can = f"units that can: {', '.join(capable) if capable else 'none'}"
-            if unit is None:
+            name = device.units.get(rule) or (rule if rule in self.shared_units else None)
+            unit = self.system.units.get(name) if name is not None else None
+            can = f"units that can: {', '.join(local) if local else 'none'}"
+            if unit is None or name is None:
                 raise UserError(
                     f"{_describe(op)}: mapping rule names unknown unit {rule!r} "
-                    f"(units: {', '.join(self.unit_names)}); {can}"
+                    f"(units: {', '.join([*device.units, *self.shared_units])}); {can}"
                 )
             if unit.ops is not None and op.kind not in unit.ops:
                 raise UserError(f"{_describe(op)}: unit {rule!r} does not run kind {op.kind!r}; {can}")
             if op.dtype not in unit.peak_flops_per_s:
                 raise UserError(f"{_describe(op)}: unit {rule!r} has no peak for dtype {op.dtype!r}; {can}")
-            result = (rule,)
+            result = (name,)
         self._candidates[key] = result
         return result
 
     def roofline_compute_s(self, op: Operator) -> float:
-        """``flops`` over the summed peak of every unit able to run the op (a bound even in parallel)."""
-        peak = sum(self.system.units[u].peak_flops_per_s[op.dtype] for u in self._capable(op.kind, op.dtype))
+        """``flops`` over the summed peak of every unit of every device able to run the op (a bound even in parallel)."""
+        units = self.system.units
+        peak = sum(
+            units[u].peak_flops_per_s[op.dtype]
+            for d in range(len(self.system.devices))
+            for u in self._capable(op.kind, op.dtype, d)
+            if u not in self.shared_units or d == 0
+        )
         return op.flops / peak if peak > 0 else 0.0
+
+    def collective_cost(self, op: Operator, unit_name: str) -> OpCost:
+        """A collective: the flows its algorithm sends between the ranks' attach memories (see collectives)."""
+        system = self.system
+        cost = OpCost()
+        cost.unit = unit_name
+        cost.unit_index = self.unit_index[unit_name]
+        size = float(op.dims.get("bytes", 0)) if op.dims else 0.0
+        if size <= 0:
+            size = float(max(op.bytes_read, op.bytes_written))
+        plan = plan_collective(system, op.kind, op.group, size, system.arch.collectives)
+        energy: dict[str, float] = {}
+        mem_bytes: dict[str, float] = {}
+        link_bytes: dict[str, float] = {}
+        transfer_est = 0.0
+        for route, nbytes in plan.flows:
+            if nbytes <= 0:
+                continue
+            cost.flows.append((route.resources, nbytes))
+            cost.transfer_bytes += nbytes
+            transfer_est = max(transfer_est, nbytes / min(system.capacities[r] for r in route.resources))
+            src, dst = route.nodes[0], route.nodes[-1]
+            for mem, per_byte in (
+                (src, system.memories[src].read_energy_j_per_byte),
+                (dst, system.memories[dst].write_energy_j_per_byte),
+            ):
+                mem_bytes[mem] = mem_bytes.get(mem, 0.0) + nbytes
+                energy[mem] = energy.get(mem, 0.0) + nbytes * per_byte
+            for link, link_energy in route.links:
+                energy[link] = energy.get(link, 0.0) + nbytes * link_energy
+                link_bytes[link] = link_bytes.get(link, 0.0) + nbytes
+        cost.launch_s = self.launch_s(op.kind) if self.launch_s is not None else 0.0
+        cost.latency_s = plan.latency_s + cost.launch_s
+        cost.standalone_s = transfer_est + cost.latency_s
+        cost.energy = OpEnergy(op.kind, unit_name, 0.0, tuple(sorted(energy.items())))
+        cost.memory_bytes = tuple(sorted(mem_bytes.items()))
+        cost.link_bytes = tuple(sorted(link_bytes.items()))
+        return cost
 
     def cost(self, op: Operator, unit_name: str) -> OpCost:
         """Build the static cost of ``op`` on ``unit_name`` (callers cache it by signature)."""
+        if op.kind in COLLECTIVES:
+            return self.collective_cost(op, unit_name)
         system = self.system
-        arch = system.arch
+        device = self.device(op)
         unit = system.units[unit_name]
         cost = OpCost()
         cost.unit = unit_name
@@ -178,11 +263,11 @@ class Mapper:
             )
 
         def home(cls: str, tensor: str) -> str:
-            mem = arch.placement.get(cls)  # type: ignore[call-overload]
+            mem = device.placement.get(cls)
             if mem is None or mem not in system.memories:
                 raise UserError(
                     f"{_describe(op)}: tensor {tensor!r} of class {cls!r} has no home memory "
-                    f"(placement: {dict(arch.placement)})"
+                    f"(placement: {dict(device.placement)})"
                 )
             return str(mem)
 
@@ -190,6 +275,7 @@ class Mapper:
         routes: dict[tuple[str, str], Route] = {}
         energy: dict[str, float] = {}
         mem_bytes: dict[str, float] = {}
+        link_bytes: dict[str, float] = {}
         roof: dict[str, float] = {}
         acts: dict[str, int] = {}
         weights: list[tuple[str, str, int]] = []
@@ -222,6 +308,7 @@ class Mapper:
                 energy[mem] = energy.get(mem, 0.0) + nbytes * per_byte
                 for link, link_energy in route.links:
                     energy[link] = energy.get(link, 0.0) + nbytes * link_energy
+                    link_bytes[link] = link_bytes.get(link, 0.0) + nbytes
         transfer_est = 0.0
         for key, nbytes in sorted(flows.items()):
             route = routes[key]
@@ -242,5 +329,6 @@ class Mapper:
         cost.weights = tuple(weights)
         cost.kv_writes = tuple(kv)
         cost.memory_bytes = tuple(sorted(mem_bytes.items()))
+        cost.link_bytes = tuple(sorted(link_bytes.items()))
         cost.roofline_bytes = tuple(sorted(roof.items()))
         return cost

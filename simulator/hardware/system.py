@@ -1,12 +1,15 @@
-"""The system graph: compute units and memories as nodes, links as edges, and routes between them.
+"""The system graph: compute units, memories and switches as nodes, links as edges, and routes between them.
 
-Links are bidirectional with their bandwidth in each direction. A route from a memory to a unit
-(or back) is the path with the fewest hops that passes only through memories (never through
-another compute unit); ties are broken by comparing the node-name sequences, so routes are
-deterministic. Each route lists the flow-network *resources* it occupies: the source memory's
-port, each directed link, the ports of memories passed through, and the destination memory's port.
-A memory port's capacity is its sustained bandwidth (bandwidth × efficiency), shared by reads and
-writes; a directed link's capacity is the link's bandwidth.
+A multi-device architecture is first expanded (:mod:`simulator.config.devices`): every device gets
+its own named copy of its chip, so the graph is always flat. Links are bidirectional with their
+bandwidth in each direction. A route from a memory to a unit (or back) is the path with the fewest
+hops that passes only through memories and switches (never through another compute unit); a
+*transfer* route joins two memories the same way (collectives, device to device). Ties are broken
+by comparing the node-name sequences, so routes are deterministic. Each route lists the
+flow-network *resources* it occupies: the source memory's port, each directed link, the ports of
+memories passed through, and the destination memory's port. A memory port's capacity is its
+sustained bandwidth (bandwidth × efficiency), shared by reads and writes; a directed link's is the
+link's sustained bandwidth (bandwidth × efficiency: protocol overhead).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from itertools import pairwise
 import networkx as nx
 
 from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, MemorySpec
+from simulator.config.devices import Device, expand
 from simulator.errors import UserError, user_error
 
 
@@ -45,8 +49,16 @@ class System:
 
     def __init__(self, arch: ArchitectureSpec) -> None:
         self.arch = arch
-        self.units: dict[str, ComputeUnitSpec] = dict(sorted(arch.compute_units.items()))
-        self.memories: dict[str, MemorySpec] = dict(sorted(arch.memories.items()))
+        expanded = expand(arch)
+        if expanded.problems:
+            raise UserError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in expanded.problems))
+        self.units: dict[str, ComputeUnitSpec] = dict(sorted(expanded.units.items()))
+        self.memories: dict[str, MemorySpec] = dict(sorted(expanded.memories.items()))
+        self.switches = dict(sorted(expanded.switches.items()))
+        #: the devices, in index order (a single chip is one device named "")
+        self.devices: list[Device] = expanded.devices
+        #: component -> static power outside units and memories (uncore of each device, system, switches)
+        self.uncore_w: dict[str, float] = expanded.uncore_w
         clash = sorted(set(self.units) & set(self.memories))
         if clash:
             raise user_error(None, ("compute_units",), f"names used both by a unit and a memory: {clash}")
@@ -55,6 +67,8 @@ class System:
             self.graph.add_node(name, kind="unit")
         for name in self.memories:
             self.graph.add_node(name, kind="memory")
+        for name in self.switches:
+            self.graph.add_node(name, kind="switch")
         #: flow-network resources: memory ports (sorted) then directed links (sorted)
         self.resource_names: list[str] = []
         self.capacities: list[float] = []
@@ -65,45 +79,56 @@ class System:
             self.capacities.append(mem.sustained_bandwidth_bytes_per_s)
         problems = []
         links = []
-        for i, link in enumerate(arch.links):
+        #: names of system-level (inter-device) links
+        self.inter_device_links: set[str] = set()
+        for i, (link, inter) in enumerate(expanded.links):
             a, b = link.between
             bad = [n for n in (a, b) if n not in self.graph]
             if bad:
-                problems.append((i, f"link endpoint(s) {bad} are neither a compute unit nor a memory"))
+                problems.append((i, f"link endpoint(s) {bad} are neither a compute unit, a memory nor a switch"))
                 continue
             if a == b or self.graph.has_edge(a, b):
                 problems.append((i, f"link {a}-{b} is a self-loop or duplicates another link"))
                 continue
             self.graph.add_edge(a, b, spec=link, name=f"{a}-{b}")
             links.append((a, b))
+            if inter:
+                self.inter_device_links.add(f"{a}-{b}")
         if problems:
             raise UserError("; ".join(f"links[{i}]: {msg}" for i, msg in problems))
         self._link: dict[tuple[str, str], int] = {}
         for a, b in sorted(links + [(b, a) for a, b in links]):
             self._link[(a, b)] = len(self.resource_names)
             self.resource_names.append(f"{a}->{b}")
-            self.capacities.append(self.graph.edges[a, b]["spec"].bandwidth_bytes_per_s)
+            self.capacities.append(self.graph.edges[a, b]["spec"].sustained_bandwidth_bytes_per_s)
         self._routes: dict[tuple[str, str], Route] = {}
+
+    @property
+    def multi_device(self) -> bool:
+        """Whether the architecture has devices (a system of chips), not a single chip."""
+        return bool(self.arch.devices)
 
     def port(self, memory: str) -> int:
         """Resource index of a memory's port."""
         return self._port[memory]
 
-    def _path(self, memory: str, unit: str) -> tuple[str, ...]:
-        allowed = [n for n in self.graph if n == unit or n in self.memories]
+    def _path(self, memory: str, end: str) -> tuple[str, ...]:
+        allowed = [n for n in self.graph if n == end or n in self.memories or n in self.switches]
         sub = self.graph.subgraph(allowed)
         try:
-            paths = [tuple(p) for p in nx.all_shortest_paths(sub, memory, unit)]
+            paths = [tuple(p) for p in nx.all_shortest_paths(sub, memory, end)]
         except (nx.NetworkXNoPath, nx.NodeNotFound):
+            what = "compute unit" if end in self.units else "memory"
             raise user_error(
                 None,
                 ("links",),
-                f"memory '{memory}' is unreachable from compute unit '{unit}' (no path of links through memories only)",
+                f"memory '{memory}' is unreachable from {what} '{end}' (no path of links through memories and "
+                "switches only)",
             ) from None
         return min(paths)
 
     def route(self, src: str, dst: str) -> Route:
-        """Route from a memory to a unit (a read) or from a unit to a memory (a write); cached."""
+        """Route from a memory to a unit (a read), a unit to a memory (a write) or a memory to a memory; cached."""
         key = (src, dst)
         cached = self._routes.get(key)
         if cached is not None:
@@ -112,8 +137,10 @@ class System:
             memory, nodes = src, self._path(src, dst)
         elif src in self.units and dst in self.memories:
             memory, nodes = dst, tuple(reversed(self._path(dst, src)))
+        elif src in self.memories and dst in self.memories and src != dst:
+            memory, nodes = src, self._path(src, dst)  # a transfer: read at src, written at dst
         else:
-            raise ValueError(f"route({src!r}, {dst!r}) must join a memory and a compute unit")
+            raise ValueError(f"route({src!r}, {dst!r}) must join a memory and a compute unit, or two memories")
         resources: list[int] = []
         if nodes[0] in self.memories:
             resources.append(self._port[nodes[0]])
@@ -129,6 +156,8 @@ class System:
             links.append((edge["name"], spec.energy_j_per_byte))
             if b in self.memories:
                 resources.append(self._port[b])
+            elif b in self.switches:
+                latency += self.switches[b].latency_s
         route = Route(nodes, tuple(resources), latency, energy, tuple(links))
         self._routes[key] = route
         return route

@@ -112,6 +112,12 @@ class RunResult:
     by_kind: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     timeline: tuple[OpRecord, ...] = ()
     flow_timeline: tuple[FlowRecord, ...] = ()
+    #: link -> bytes that crossed it (both directions, after reuse), whole run
+    bytes_by_link: Mapping[str, float] = field(default_factory=dict)
+    #: device -> {"busy_s", "utilisation", "comm_s", "energy_j"} (systems of chips only)
+    devices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: data-movement energy on links between chips (part of ``energy.data_movement_j``)
+    energy_inter_device_j: float = 0.0
 
     @property
     def utilisation(self) -> dict[str, float]:
@@ -140,6 +146,7 @@ class RunResult:
             "energy_compute_j": e.compute_j,
             "energy_data_movement_j": e.data_movement_j,
             "energy_static_j": e.static_j,
+            "energy_inter_device_j": self.energy_inter_device_j,
             "peak_memory_bytes": float(sum(m.get("total", 0) for m in self.peak_memory_bytes.values())),
             "roofline_latency_s": self.roofline_latency_s,
             "flops": self.flops,
@@ -169,6 +176,9 @@ class RunResult:
             "busy_by_unit_s": dict(self.busy_by_unit_s),
             "peak_memory_bytes": _plain(self.peak_memory_bytes),
             "bytes_by_memory": dict(self.bytes_by_memory),
+            "bytes_by_link": dict(self.bytes_by_link),
+            "devices": _plain(self.devices),
+            "energy_inter_device_j": self.energy_inter_device_j,
             "roofline_latency_s": self.roofline_latency_s,
             "flops": self.flops,
             "operators": self.operators,
