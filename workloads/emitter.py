@@ -24,16 +24,49 @@ UNQUANTISED_LINEAR = frozenset({"lm_head", "embed_tokens"})  # embed_tokens: a t
 
 
 class Emitter:
-    """Numbers operators in order and buffers them until the caller drains them (streaming)."""
+    """Numbers operators in order and buffers them until the caller drains them (streaming).
 
-    def __init__(self, dtype: str, weight_dtype: str) -> None:
+    Parallel (SPMD) emission: while :attr:`group` holds more than one device, every :meth:`emit`
+    emits one operator per device of the group (the same shapes: the caller passes per-device
+    shards) and returns a *handle*, the first device's id; a dependency on a handle means, for the
+    operator of device ``group[i]``, the operator of that handle on the same position ``i``. A
+    :meth:`collective` is one operator over the whole group; :meth:`move` sends a value to another
+    group (pipeline stages) as ``send_recv`` operators. With one device (the default) operators and
+    ids are exactly those of a single-device trace.
+    """
+
+    def __init__(self, dtype: str, weight_dtype: str, tensor_parallel: int = 1, pipeline_parallel: int = 1) -> None:
         self.dtype = dtype
+        self.tp = tensor_parallel
+        self.pp = pipeline_parallel
         # FP8 is a GEMM format: attention, norms, RoPE, softmax and the like compute in fp16 while
         # their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe quantises the linear layers).
         self.vector_dtype = "fp16" if dtype == "fp8" else dtype
         self.weight_dtype = weight_dtype
         self.next_id = 0
         self._buffer: list[Operator] = []
+        #: devices every emitted operator is replicated on (a tensor-parallel group)
+        self.group: tuple[int, ...] = (0,)
+        #: handle -> (operator id per position of its group, that group); only for parallel emission
+        self._ids: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
+
+    def stage_group(self, stage: int) -> tuple[int, ...]:
+        """Devices of pipeline stage ``stage``: its tensor-parallel ranks ``stage·tp … stage·tp + tp − 1``."""
+        return tuple(range(stage * self.tp, (stage + 1) * self.tp))
+
+    def _local(self, handle: int, i: int) -> int:
+        entry = self._ids.get(handle)
+        if entry is None:
+            return handle
+        ids = entry[0]
+        return ids[i] if i < len(ids) else ids[0]
+
+    def devices_of(self, handle: int | None) -> tuple[int, ...]:
+        """The group a handle was emitted on (``(0,)`` for a single-device operator)."""
+        if handle is None:
+            return self.group
+        entry = self._ids.get(handle)
+        return entry[1] if entry is not None else (0,)
 
     def act(self, tensor: str, elements: int, dtype: str | None = None) -> TensorRef:
         """An activation of ``elements`` values (at the compute dtype unless given)."""
@@ -71,8 +104,10 @@ class Emitter:
         frees: tuple[str, ...] = (),
         dtype: str | None = None,
     ) -> int:
-        """Append one operator; ``None`` deps are dropped, duplicates removed. Returns its id."""
+        """Append one operator (one per device of :attr:`group`); ``None`` deps are dropped. Returns its handle."""
         clean = tuple(sorted({d for d in deps if d is not None}))
+        if self.group != (0,):
+            return self._emit_parallel(name, kind, phase, flops, reads, writes, clean, dims, step, tokens, frees, dtype)
         op = Operator(
             id=self.next_id,
             name=name,
@@ -91,6 +126,71 @@ class Emitter:
         self._buffer.append(op)
         self.next_id += 1
         return op.id
+
+    def _emit_parallel(
+        self, name: str, kind: str, phase: str, flops: float, reads: tuple[TensorRef, ...],
+        writes: tuple[TensorRef, ...], deps: tuple[int, ...], dims: Mapping[str, int] | None, step: int,
+        tokens: float, frees: tuple[str, ...], dtype: str | None,
+    ) -> int:
+        ids = []
+        for i, device in enumerate(self.group):
+            op = Operator(
+                id=self.next_id, name=name, kind=kind, phase=phase, flops=float(flops), reads=reads, writes=writes,
+                deps=tuple(sorted({self._local(d, i) for d in deps})),
+                dtype=dtype or (self.dtype if kind == "matmul" else self.vector_dtype), dims=dict(dims or {}),
+                step=step, tokens=float(tokens) if i == 0 else 0.0, frees=frees, device=device,
+            )
+            self._buffer.append(op)
+            ids.append(self.next_id)
+            self.next_id += 1
+        self._ids[ids[0]] = (tuple(ids), self.group)
+        return ids[0]
+
+    def collective(self, kind: str, name: str, phase: str, step: int, tensor: TensorRef, dep: int) -> int:
+        """One collective over :attr:`group` on ``tensor`` (the per-rank buffer), after ``dep`` on every rank."""
+        if len(self.group) < 2:
+            return dep
+        deps = tuple(sorted({self._local(dep, i) for i in range(len(self.group))}))
+        op = Operator(
+            id=self.next_id, name=name, kind=kind, phase=phase, flops=0.0, reads=(tensor,), writes=(tensor,),
+            deps=deps, dtype=self.vector_dtype, dims={"bytes": tensor.bytes}, step=step, device=self.group[0],
+            group=self.group,
+        )
+        self._buffer.append(op)
+        handle = self.next_id
+        self.next_id += 1
+        self._ids[handle] = ((handle,) * len(self.group), self.group)
+        return handle
+
+    def move(self, handle: int | None, to: tuple[int, ...], name: str, phase: str, step: int,
+             tensor: TensorRef) -> int | None:
+        """``handle``'s value on group ``to``: ``send_recv`` from each position of its group (pipeline stages)."""
+        if handle is None:
+            return None
+        src = self.devices_of(handle)
+        if src == to:
+            return handle
+        ids = []
+        created = []
+        for i, device in enumerate(to):
+            source = src[i] if i < len(src) else src[0]
+            dep = self._local(handle, i if i < len(src) else 0)
+            if source == device:
+                ids.append(dep)
+                continue
+            created.append(self.next_id)
+            op = Operator(
+                id=self.next_id, name=name, kind="send_recv", phase=phase, flops=0.0, reads=(tensor,),
+                writes=(tensor,), deps=(dep,), dtype=self.vector_dtype, dims={"bytes": tensor.bytes}, step=step,
+                device=source, group=(source, device),
+            )
+            self._buffer.append(op)
+            ids.append(self.next_id)
+            self.next_id += 1
+        if not created:
+            return handle
+        self._ids[created[0]] = (tuple(ids), to)
+        return created[0]
 
     def drain(self) -> list[Operator]:
         """Hand over the buffered operators and forget them."""

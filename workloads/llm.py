@@ -99,63 +99,88 @@ class PassResult:
 
 
 def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Generator[Operator, None, PassResult]:
-    """Yield the operators of one forward pass, layer by layer; the generator returns a PassResult."""
+    """Yield the operators of one forward pass, layer by layer; the generator returns a PassResult.
+
+    Under tensor parallelism (``em.tp`` > 1) every device of a stage runs its shard, Megatron-style:
+    Q/K/V, gate/up and the LM head split by columns (heads, FFN columns, vocabulary), the output and
+    down projections by rows, each followed by an all-reduce of the hidden state; the LM head's
+    logits are all-gathered. K/V heads are split too (replicated when there are fewer than devices).
+    Under pipeline parallelism (``em.pp`` > 1) stage s runs layers [s·L/pp, (s+1)·L/pp) and the
+    hidden state moves to the next stage by send/recv; norms, embedding and sampling are replicated.
+    """
     ph, st, b, t = plan.phase, plan.step, plan.batch, plan.tokens
     m = b * t
     d, hd = cfg.hidden_size, cfg.head_dim
+    tp, pp = em.tp, em.pp
+    heads = cfg.num_heads // tp
+    kv_heads = max(1, plan.kv_heads // tp)
+    q_dim, kv_dim = heads * hd, kv_heads * hd
+    f = cfg.intermediate_size // tp
+    vocab = -(-cfg.vocab_size // tp)
     pre = f"s{st}." if st else ""
+    stage = 0
+    em.group = em.stage_group(0)
+    inp = em.move(plan.input_dep, em.group, f"{pre}recv_tokens", ph, st, em.raw("token_ids", m * TOKEN_ID_BYTES))
     x = em.emit(
         f"{pre}embed", "embedding", ph, 0, (em.raw("token_ids", m * TOKEN_ID_BYTES), em.weight("embed_tokens", m * d)),
-        (em.act("hidden", m * d),), (plan.input_dep,), {"M": m, "N": d}, st,
+        (em.act("hidden", m * d),), (inp,), {"M": m, "N": d}, st,
     )
     kv_writes: list[int] = []
     norm_flops = NORM_FLOPS[cfg.norm]
     for i in range(cfg.num_layers):
         L = f"{pre}L{i}."
+        if i * pp // cfg.num_layers != stage:
+            stage = i * pp // cfg.num_layers
+            group = em.stage_group(stage)
+            moved = em.move(x, group, L + "send_hidden", ph, st, em.act("hidden", m * d))
+            assert moved is not None
+            x = moved
+            em.group = group
         h = em.emit(
             L + "attn_norm", "norm", ph, norm_flops * m * d, (em.act("hidden", m * d), em.weight(f"L{i}.attn_norm",
             cfg.norm_params)), (em.act("normed", m * d),), (x,), {"M": m, "N": d}, st,
         )
         normed = em.act("normed", m * d)
-        q = em.matmul(L + "q_proj", ph, st, m, cfg.q_dim, d, normed, f"L{i}.q_proj", "q", (h,))
-        k = em.matmul(L + "k_proj", ph, st, m, cfg.kv_dim, d, normed, f"L{i}.k_proj", "k", (h,))
-        v = em.matmul(L + "v_proj", ph, st, m, cfg.kv_dim, d, normed, f"L{i}.v_proj", "v", (h,))
+        q = em.matmul(L + "q_proj", ph, st, m, q_dim, d, normed, f"L{i}.q_proj", "q", (h,))
+        k = em.matmul(L + "k_proj", ph, st, m, kv_dim, d, normed, f"L{i}.k_proj", "k", (h,))
+        v = em.matmul(L + "v_proj", ph, st, m, kv_dim, d, normed, f"L{i}.v_proj", "v", (h,))
         rot = cfg.rotary_dim or hd
-        rope_elems = m * (cfg.num_heads + cfg.num_kv_heads) * rot
-        qk_elems = m * (cfg.q_dim + cfg.kv_dim)
+        rope_elems = m * (heads + kv_heads) * rot
+        qk_elems = m * (q_dim + kv_dim)
         r = em.emit(
-            L + "rope", "elementwise", ph, ROPE_FLOPS * rope_elems, (em.act("q", m * cfg.q_dim), em.act("k", m *
-            cfg.kv_dim)), (em.act("q_rot", m * cfg.q_dim), em.act("k_rot", m * cfg.kv_dim)), (q, k),
+            L + "rope", "elementwise", ph, ROPE_FLOPS * rope_elems, (em.act("q", m * q_dim), em.act("k", m *
+            kv_dim)), (em.act("q_rot", m * q_dim), em.act("k_rot", m * kv_dim)), (q, k),
             {"M": m, "N": qk_elems // m}, st,
         )
-        stored = m * plan.kv_heads * hd
+        stored = m * kv_heads * hd
         kv_tensor = plan.kv_write(i)
         new_kv: tuple[TensorRef, ...] = (em.act("k_rot", stored), em.act("v", stored))
         copied: tuple[TensorRef, ...] = ()
         if plan.kv_copy_tokens:
             # torch.cat into a fresh tensor: the whole old cache is read and written again (the copy is
             # transient, so it counts as an activation while the op runs: the 2x peak of a cat)
-            old = 2 * b * plan.kv_copy_tokens * plan.kv_heads * hd
+            old = 2 * b * plan.kv_copy_tokens * kv_heads * hd
             new_kv += (em.kv(kv_tensor, old),)
             copied = (em.act(f"kv_concat.L{i}", old),)
         kvw = em.emit(
             L + "kv_write", "kv_write", ph, 0, new_kv,
-            (em.kv(kv_tensor, 2 * stored), *copied), (r, v), {"M": m, "N": 2 * plan.kv_heads * hd}, st,
+            (em.kv(kv_tensor, 2 * stored), *copied), (r, v), {"M": m, "N": 2 * kv_heads * hd}, st,
         )
         kv_writes.append(kvw)
         sources = plan.kv_read(i)
         n_keys = sum(n for _, n in sources)
-        kv_reads = tuple(em.kv(name, 2 * b * n * plan.kv_heads * hd) for name, n in sources if n)
+        kv_reads = tuple(em.kv(name, 2 * b * n * kv_heads * hd) for name, n in sources if n)
         att = em.emit(
-            L + "attention", "attention", ph, 4 * b * cfg.num_heads * t * n_keys * hd,
-            (em.act("q_rot", m * cfg.q_dim), *kv_reads), (em.act("attn_out", m * cfg.q_dim),),
+            L + "attention", "attention", ph, 4 * b * heads * t * n_keys * hd,
+            (em.act("q_rot", m * q_dim), *kv_reads), (em.act("attn_out", m * q_dim),),
             (r, kvw, plan.kv_dep(i) if plan.kv_dep else None),
-            {"B": b * cfg.num_heads, "M": t, "N": n_keys, "K": hd}, st,
+            {"B": b * heads, "M": t, "N": n_keys, "K": hd}, st,
         )
         if plan.after_attention:
             plan.after_attention(i, r, kvw)
-        o = em.matmul(L + "o_proj", ph, st, m, d, cfg.q_dim, em.act("attn_out", m * cfg.q_dim), f"L{i}.o_proj",
+        o = em.matmul(L + "o_proj", ph, st, m, d, q_dim, em.act("attn_out", m * q_dim), f"L{i}.o_proj",
                       "attn_proj", (att,))
+        o = em.collective("all_reduce", L + "attn_all_reduce", ph, st, em.act("attn_proj", m * d), o)
         if cfg.parallel_attn_mlp:
             mlp_in, mlp_dep = normed, h
         else:
@@ -169,7 +194,6 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
                 {"M": m, "N": d}, st,
             )
             mlp_in, mlp_dep, x = normed, h2, res
-        f = cfg.intermediate_size
         if cfg.gated_mlp:
             g = em.matmul(L + "gate_proj", ph, st, m, f, d, mlp_in, f"L{i}.gate_proj", "gate", (mlp_dep,))
             u = em.matmul(L + "up_proj", ph, st, m, f, d, mlp_in, f"L{i}.up_proj", "up", (mlp_dep,))
@@ -185,6 +209,7 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             )
         dn = em.matmul(L + ("down_proj" if cfg.gated_mlp else "fc_out"), ph, st, m, d, f, em.act("act", m * f),
                        f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}", "mlp_out", (a,), bias=cfg.mlp_bias)
+        dn = em.collective("all_reduce", L + "mlp_all_reduce", ph, st, em.act("mlp_out", m * d), dn)
         if cfg.parallel_attn_mlp:
             x = em.emit(
                 L + "residual", "elementwise", ph, 2 * ADD_FLOPS * m * d, (em.act("hidden", m * d),
@@ -203,8 +228,10 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
         cfg.norm_params)), (em.act("normed", ml * d),), (x,), {"M": ml, "N": d}, st,
     )
     head = "embed_tokens" if cfg.tie_word_embeddings else "lm_head"
-    logits = em.matmul(f"{pre}lm_head", ph, st, ml, cfg.vocab_size, d, em.act("normed", ml * d), head, "logits", (fn,),
+    logits = em.matmul(f"{pre}lm_head", ph, st, ml, vocab, d, em.act("normed", ml * d), head, "logits", (fn,),
                        bias=cfg.lm_head_bias)
+    logits = em.collective("all_gather", f"{pre}logits_all_gather", ph, st, em.act("logits", ml * cfg.vocab_size),
+                           logits)
     yield from em.drain()
     return PassResult(fn, logits, tuple(kv_writes))
 
@@ -234,6 +261,12 @@ class LLMSpecBase(WorkloadBase):
     weight_dtype: WeightDtype | None = Field(
         None, description="weight storage dtype (int8/int4 = weight-only quantisation); default: dtype"
     )
+    tensor_parallel: int = Field(
+        1, ge=1, description="devices per pipeline stage, Megatron-style: heads, FFN columns and vocabulary split"
+    )
+    pipeline_parallel: int = Field(
+        1, ge=1, description="pipeline stages: stage s runs layers [s*L/pp, (s+1)*L/pp) on its own devices"
+    )
 
     @field_validator("model")
     @classmethod
@@ -252,10 +285,31 @@ class LLMSpecBase(WorkloadBase):
             )
         return self
 
+    @model_validator(mode="after")
+    def _splits_evenly(self) -> LLMSpecBase:
+        cfg = self.config
+        tp, pp = self.tensor_parallel, self.pipeline_parallel
+        if tp > 1:
+            for what, n in (("num_heads", cfg.num_heads), ("intermediate_size", cfg.intermediate_size)):
+                if n % tp:
+                    raise ValueError(f"tensor_parallel (= {tp}) must divide the model's {what} (= {n})")
+            if cfg.num_kv_heads % tp and tp % cfg.num_kv_heads:
+                raise ValueError(
+                    f"tensor_parallel (= {tp}) and the model's num_kv_heads (= {cfg.num_kv_heads}) must divide one "
+                    "another (K/V heads are split, or replicated when there are fewer than devices)"
+                )
+        if pp > cfg.num_layers:
+            raise ValueError(f"pipeline_parallel (= {pp}) exceeds the model's num_layers (= {cfg.num_layers})")
+        return self
+
     @property
     def config(self) -> TransformerConfig:
         """The resolved model shapes."""
         return load_model(self.model)
+
+    def emitter(self) -> Emitter:
+        """The emitter of this workload's operators (dtypes, tensor and pipeline parallelism)."""
+        return Emitter(self.dtype, self.wdtype, self.tensor_parallel, self.pipeline_parallel)
 
     @property
     def wdtype(self) -> str:
@@ -278,6 +332,8 @@ class LLMSpecBase(WorkloadBase):
             "weight_bytes": tensor_bytes(cfg.params, self.wdtype, "weight"),
             "dtype": self.dtype,
             "weight_dtype": self.wdtype,
+            "tensor_parallel": self.tensor_parallel,
+            "pipeline_parallel": self.pipeline_parallel,
             **extra,
         }
 
@@ -326,7 +382,7 @@ def build_baseline(spec: BaselineSpec) -> Trace:
     cfg = spec.config
 
     def operators() -> Iterator[Operator]:
-        em = Emitter(spec.dtype, spec.wdtype)
+        em = spec.emitter()
         res = yield from transformer_pass(em, cfg, prefill_plan(cfg, spec.batch, spec.prompt_tokens))
         tok = emit_sample(em, cfg, "prefill", 0, spec.batch, res.logits, 1.0)
         yield from em.drain()

@@ -266,7 +266,7 @@ def build_medusa(spec: MedusaSpec) -> Trace:
             yield got
 
     def operators() -> Iterator[Operator]:
-        em = Emitter(spec.dtype, spec.wdtype)
+        em = spec.emitter()
         v, hd = cfg.vocab_size, cfg.head_dim
         all_rows = spec.heads_on == "all"
         plan = prefill_plan(cfg, b, spec.prompt_tokens, logits_tokens=spec.prompt_tokens if all_rows else 1)

@@ -117,7 +117,7 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
     )
 
     def operators() -> Iterator[Operator]:
-        em = Emitter(spec.dtype, spec.wdtype)
+        em = spec.emitter()
         gathers: dict[int, int] = {}
         ph = "snapkv_select"
 
