@@ -26,10 +26,13 @@ from pydantic_core import PydanticUndefined
 
 from simulator.config.architecture import (
     ArchitectureSpec,
+    CollectiveSpec,
     ComputeUnitSpec,
+    DeviceGroupSpec,
     LinkSpec,
     MemorySpec,
     RuntimeSpec,
+    SwitchSpec,
     UtilisationSpec,
 )
 from simulator.config.scenario import ScenarioFile, VariantSpec, workload_classes
@@ -208,6 +211,9 @@ def generate() -> str:
         UtilisationSpec: "utilisation",
         MemorySpec: "memory",
         LinkSpec: "link",
+        DeviceGroupSpec: "device group",
+        SwitchSpec: "switch",
+        CollectiveSpec: "collectives",
         RuntimeSpec: "runtime",
     }
     for kind, cls in workloads:

@@ -120,6 +120,13 @@ def default_cases(*, small: bool = False) -> list[Case]:
             {"architecture": LLM_ARCH, "workload": _baseline(prompt, generate)},
         ),
         Case(
+            "baseline-7b-tp8",
+            "scenario",
+            f"Llama-2-7B fp16 batch 1, {prompt} + {generate} tokens, tensor_parallel 8 on dgx-a100 (8 devices, "
+            f"all-reduces as flows), {RUNTIME}: operators/s against baseline-7b's single device",
+            {"architecture": "dgx-a100", "workload": {**_baseline(prompt, generate), "tensor_parallel": 8}},
+        ),
+        Case(
             "medusa-7b",
             "scenario",
             f"Vicuna-7B Medusa (mc_sim_7b_63 tree, accuracy model), {prompt} + {generate} tokens, {LLM_ARCH}",

@@ -20,6 +20,9 @@ def schemas() -> dict[str, dict[str, Any]]:
     out = {}
     for name, model in (("scenario", ScenarioFile), ("architecture", ArchitectureSpec), ("runtime", RuntimeSpec)):
         schema = model.model_json_schema(by_alias=True, mode="validation")
+        ref = schema.pop("$ref", None)
+        if isinstance(ref, str):  # a recursive model (a system's chip is an architecture): inline the root
+            schema = {**schema["$defs"][ref.rsplit("/", 1)[-1]], "$defs": schema["$defs"]}
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["title"] = f"hetsim {name} file"
         out[name] = schema
