@@ -35,7 +35,6 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from workloads.emitter import Emitter
 from workloads.llm import (
     KV_UPDATE_HELP,
     TOKEN_ID_BYTES,

@@ -167,7 +167,9 @@ class CollectiveSpec(Spec):
     """
 
     fabric: Literal["nvlink", "pcie", "network"] = Field("nvlink", description="NCCL latency table row")
-    algorithm: Literal["auto", "ring", "tree"] = Field("auto", description="collective algorithm (tree: all-reduce only)")
+    algorithm: Literal["auto", "ring", "tree"] = Field(
+        "auto", description="collective algorithm (tree: all-reduce only)"
+    )
     protocol: Literal["auto", "LL", "LL128", "Simple"] = Field("auto", description="NCCL protocol")
 
 

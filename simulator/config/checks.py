@@ -7,6 +7,7 @@ validator does, and return *all* problems (never raise), each with its YAML key 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from itertools import pairwise
 
 import networkx as nx
 
@@ -119,15 +120,15 @@ def _check_system(spec: ArchitectureSpec, *, file: str | None, prefix: Loc) -> l
     graph.add_nodes_from([*expanded.units, *expanded.memories, *expanded.switches])
     graph.add_edges_from(link.between for link, _ in expanded.links)
     for device in expanded.devices:
-        for tensor_class, memory in sorted(device.placement.items()):
+        for cls, memory in sorted(device.placement.items()):
             for unit in device.units.values():
                 if not nx.has_path(graph, unit, memory):
                     add(
-                        ("placement", tensor_class),
+                        ("placement", cls),
                         f"memory {memory!r} cannot be reached from compute unit {unit!r} over the links",
                     )
                     break
-    for a, b in zip(expanded.devices, expanded.devices[1:], strict=False):
+    for a, b in pairwise(expanded.devices):
         if not nx.has_path(graph, a.attach, b.attach):
             add(("links",), f"device {a.name!r} cannot reach device {b.name!r} over the links")
     return problems

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workloads.trace import COLLECTIVES
 from simulator.config.architecture import (
     ArchitectureSpec,
     ComputeUnitSpec,
@@ -23,6 +22,7 @@ from simulator.config.architecture import (
     MemorySpec,
     SwitchSpec,
 )
+from workloads.trace import COLLECTIVES
 
 #: Operator kinds that are collectives: they run on a device's communication unit, as flows between devices.
 COLLECTIVE_KINDS = COLLECTIVES
@@ -89,7 +89,7 @@ def expand(arch: ArchitectureSpec) -> Expanded:
                 units={u: u for u in arch.compute_units},
                 memories={m: m for m in arch.memories},
                 attach=arch.placement.get("activation", next(iter(arch.memories), "")),
-                placement=dict(arch.placement),
+                placement={str(cls): mem for cls, mem in arch.placement.items()},
                 rules=dict(arch.mapping),
             )
         ]
@@ -130,19 +130,19 @@ def expand(arch: ArchitectureSpec) -> Expanded:
                 continue
             units = {u: f"{dev}.{u}" for u in chip.compute_units}
             mems = {m: f"{dev}.{m}" for m in chip.memories}
-            for u, spec in chip.compute_units.items():
-                buffer = mems.get(spec.buffer) if spec.buffer is not None else None
-                out.units[units[u]] = spec.model_copy(update={"buffer": buffer})
-            for m, spec in chip.memories.items():
-                out.memories[mems[m]] = spec
+            for u, unit in chip.compute_units.items():
+                buffer = mems.get(unit.buffer) if unit.buffer is not None else None
+                out.units[units[u]] = unit.model_copy(update={"buffer": buffer})
+            for m, memory in chip.memories.items():
+                out.memories[mems[m]] = memory
             comm = f"{dev}.{COMM_UNIT}"
             out.units[comm] = _comm_unit()
             for link in chip.links:
                 a, b = link.between
                 ends = (units.get(a) or mems.get(a) or a, units.get(b) or mems.get(b) or b)
                 out.links.append((link.model_copy(update={"between": ends}), False))
-            placement = {cls: mems[m] for cls, m in chip.placement.items() if m in mems}
-            placement.update(arch.placement)
+            placement = {str(cls): mems[m] for cls, m in chip.placement.items() if m in mems}
+            placement.update({str(cls): m for cls, m in arch.placement.items()})
             rules = {**chip.mapping, **explicit_rules}
             members.append(Device(dev, index, units, mems, mems[attach], placement, rules, comm))
             out.uncore_w[dev] = chip.static_power_w
@@ -166,8 +166,8 @@ def expand(arch: ArchitectureSpec) -> Expanded:
         return None
 
     for i, link in enumerate(arch.links):
-        ends = [resolve(e) for e in link.between]
-        bad = [j for j, e in enumerate(ends) if e is None]
+        resolved = [resolve(e) for e in link.between]
+        bad = [j for j, e in enumerate(resolved) if e is None]
         for j in bad:
             out.problems.append(
                 (
@@ -178,7 +178,7 @@ def expand(arch: ArchitectureSpec) -> Expanded:
             )
         if bad:
             continue
-        a_list, b_list = ends
+        a_list, b_list = resolved
         assert a_list is not None and b_list is not None
         if len(a_list) > 1 and len(b_list) > 1:
             out.problems.append((("links", i, "between"), "at most one endpoint may name every device ('<group>*')"))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import permutations
+from itertools import pairwise, permutations
 
 from simulator.config.architecture import CollectiveSpec
 from simulator.errors import UserError
@@ -115,7 +115,7 @@ def _edges(kind: str, algorithm: str, order: tuple[int, ...], size: float) -> li
     if kind == "send_recv":
         return [(order[0], order[1], size)]
     if algorithm == "tree":  # a chain inside one node: reduce up, broadcast down, both directions pipelined
-        return [e for a, b in zip(order, order[1:], strict=False) for e in ((b, a, size), (a, b, size))]
+        return [e for a, b in pairwise(order) for e in ((b, a, size), (a, b, size))]
     share = 2.0 * (n - 1) / n if kind == "all_reduce" else (n - 1) / n
     return [(a, b, share * size) for a, b in zip(order, order[1:] + order[:1], strict=True)]
 
@@ -128,7 +128,9 @@ def _steps(kind: str, algorithm: str, n: int) -> int:
     return n - 1
 
 
-def plan_collective(system: System, kind: str, group: Sequence[int], size: float, spec: CollectiveSpec) -> CollectivePlan:
+def plan_collective(
+    system: System, kind: str, group: Sequence[int], size: float, spec: CollectiveSpec
+) -> CollectivePlan:
     """The flows and latency of one collective on ``system`` (``size``: the per-rank buffer in bytes)."""
     order = tuple(group) if kind == "send_recv" else ring_order(system, group)
     algorithms = [spec.algorithm] if spec.algorithm != "auto" else ["ring", "tree"]

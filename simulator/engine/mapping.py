@@ -44,8 +44,8 @@ class OpCost:
         "flows",
         "kv_writes",
         "latency_s",
-        "link_bytes",
         "launch_s",
+        "link_bytes",
         "memory_bytes",
         "roofline_bytes",
         "roofline_compute_s",
@@ -132,7 +132,8 @@ class Mapper:
             capable = [
                 name
                 for name in names
-                if (units[name].ops is None or kind in (units[name].ops or ())) and dtype in units[name].peak_flops_per_s
+                if (units[name].ops is None or kind in (units[name].ops or ()))
+                and dtype in units[name].peak_flops_per_s
             ]
             self._capable_cache[key] = capable
         return capable
@@ -182,7 +183,7 @@ class Mapper:
         return result
 
     def roofline_compute_s(self, op: Operator) -> float:
-        """``flops`` over the summed peak of every unit of every device able to run the op (a bound even in parallel)."""
+        """``flops`` over the summed peak of every unit, on every device, able to run the op (a bound in parallel)."""
         units = self.system.units
         peak = sum(
             units[u].peak_flops_per_s[op.dtype]

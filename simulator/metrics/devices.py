@@ -23,7 +23,7 @@ def device_metrics(
     unit_names: Sequence[str],
     energy_by_component_j: Mapping[str, Mapping[str, float]],
 ) -> dict[str, dict[str, float]]:
-    """device -> {busy_s, utilisation, comm_s, energy_j} (empty for a single chip)."""
+    """Device -> {busy_s, utilisation, comm_s, energy_j} (empty for a single chip)."""
     if not system.multi_device:
         return {}
     busy = dict(zip(unit_names, busy_s, strict=True))

@@ -21,8 +21,15 @@ H100_RING_BUSBW = 370.7e9
 
 def _all_reduce(arch: str, ranks: int, size: int) -> Any:
     op = Operator(
-        0, "ar", "all_reduce", "comm", 0.0, reads=(TensorRef("buf", "activation", size),),
-        writes=(TensorRef("buf", "activation", size),), group=tuple(range(ranks)), dims={"bytes": size},
+        0,
+        "ar",
+        "all_reduce",
+        "comm",
+        0.0,
+        reads=(TensorRef("buf", "activation", size),),
+        writes=(TensorRef("buf", "activation", size),),
+        group=tuple(range(ranks)),
+        dims={"bytes": size},
     )
     return simulate(load_architecture(arch), Trace.from_operators({}, [op]))
 
@@ -104,7 +111,7 @@ def test_llama2_70b_fp16_tp4_on_dgx_a100_reports_devices_links_and_inter_device_
 
 
 def test_capacity_error_names_the_device() -> None:
-    with pytest.raises(CapacityError, match="on device gpu0: memory 'gpu0.hbm'"):
+    with pytest.raises(CapacityError, match=r"on device gpu0: memory 'gpu0\.hbm'"):
         simulate(load_architecture("dgx-a100"), _llm(model="llama-2-70b", generate_tokens=1))
 
 
@@ -112,8 +119,14 @@ def test_tp8_of_a_180b_class_model_fits_on_8_h100() -> None:
     # Falcon-180B's attention shapes (HF tiiuae/falcon-180B config.json: hidden 14848, 80 layers, 232 heads,
     # 8 K/V heads, vocabulary 65024) with a gated MLP of about its parameter count: 177 B parameters, 354 GB fp16
     model = {
-        "name": "180b-class", "hidden_size": 14848, "num_hidden_layers": 80, "num_attention_heads": 232,
-        "num_key_value_heads": 8, "intermediate_size": 39424, "vocab_size": 65024, "max_position_embeddings": 2048,
+        "name": "180b-class",
+        "hidden_size": 14848,
+        "num_hidden_layers": 80,
+        "num_attention_heads": 232,
+        "num_key_value_heads": 8,
+        "intermediate_size": 39424,
+        "vocab_size": 65024,
+        "max_position_embeddings": 2048,
     }
     run = simulate(load_architecture("dgx-h100"), _llm(model=model, tensor_parallel=8, generate_tokens=1))
     peaks = [run.peak_memory_bytes[f"gpu{i}.hbm"]["total"] for i in range(8)]
@@ -134,8 +147,9 @@ def test_pipeline_parallel_sends_between_stages() -> None:
 
 def test_medusa_and_snapkv_run_under_tensor_parallelism() -> None:
     arch = load_architecture("dgx-a100")
-    medusa = _llm(kind="medusa", model="vicuna-7b", tree="mc_sim_7b_63", accepted_tokens_per_step=2.0,
-                  tensor_parallel=2)
+    medusa = _llm(
+        kind="medusa", model="vicuna-7b", tree="mc_sim_7b_63", accepted_tokens_per_step=2.0, tensor_parallel=2
+    )
     assert simulate(arch, medusa).tokens_per_s
     snap = _llm(kind="snapkv", prompt_tokens=256, capacity=64, window=16, tensor_parallel=2)
     assert simulate(arch, snap).tokens_per_s
