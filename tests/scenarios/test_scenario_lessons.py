@@ -243,3 +243,27 @@ def test_a3c3_front_and_knobs() -> None:
         for h, w in ((96, 192), (160, 320)):
             # more LPDDR bandwidth always helps: SkyNet on this chip is memory-bound
             assert latency(arch, "8.5 GB/s", h, w) > latency(arch, "17 GB/s", h, w) > latency(arch, "34 GB/s", h, w)
+
+
+# ----------------------------------------------------------------------------------------------
+# scaling-out-70b
+
+
+def test_scaling_out_70b_tp_speeds_decode_with_diminishing_returns() -> None:
+    r = runs("scaling-out-70b")
+    tp2, tp4, tp8 = (r[("dgx-a100", w)] for w in ("tp2", "tp4", "tp8"))
+    assert tp2.tpot_s > tp4.tpot_s > tp8.tpot_s
+    # per-token bytes per GPU halve at each step, but the all-reduces' latency does not: gains shrink
+    assert tp2.tpot_s / tp4.tpot_s > tp4.tpot_s / tp8.tpot_s
+    assert tp4.tpot_s / tp8.tpot_s < 1.8
+
+
+def test_scaling_out_70b_link_energy_grows_but_stays_small() -> None:
+    r = runs("scaling-out-70b")
+    shares = [
+        r[("dgx-a100", w)].energy_inter_device_j / r[("dgx-a100", w)].energy.total_j for w in ("tp2", "tp4", "tp8")
+    ]
+    assert shares == sorted(shares) and 0 < shares[0] and shares[-1] < 0.01
+    tp4 = r[("dgx-a100", "tp4")]
+    assert [tp4.devices[f"gpu{i}"]["utilisation"] > 0.5 for i in range(8)] == [True] * 4 + [False] * 4
+    assert tp4.energy.total_j < r[("dgx-a100", "tp2")].energy.total_j
