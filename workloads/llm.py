@@ -30,6 +30,7 @@ simulator applies on-chip reuse. Each op's ``deps`` are exactly the ops whose ou
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -194,7 +195,9 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
                 {"M": m, "N": d}, st,
             )
             mlp_in, mlp_dep, x = normed, h2, res
-        if cfg.gated_mlp:
+        if cfg.is_moe_layer(i):
+            dn = emit_moe(em, cfg, L, i, ph, st, m, mlp_in, mlp_dep)
+        elif cfg.gated_mlp:
             g = em.matmul(L + "gate_proj", ph, st, m, f, d, mlp_in, f"L{i}.gate_proj", "gate", (mlp_dep,))
             u = em.matmul(L + "up_proj", ph, st, m, f, d, mlp_in, f"L{i}.up_proj", "up", (mlp_dep,))
             a = em.emit(
@@ -207,8 +210,9 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
                 L + "gelu", "elementwise", ph, GELU_FLOPS * m * f, (em.act("fc", m * f),), (em.act("act", m * f),),
                 (g,), {"M": m, "N": f}, st,
             )
-        dn = em.matmul(L + ("down_proj" if cfg.gated_mlp else "fc_out"), ph, st, m, d, f, em.act("act", m * f),
-                       f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}", "mlp_out", (a,), bias=cfg.mlp_bias)
+        if not cfg.is_moe_layer(i):
+            dn = em.matmul(L + ("down_proj" if cfg.gated_mlp else "fc_out"), ph, st, m, d, f, em.act("act", m * f),
+                           f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}", "mlp_out", (a,), bias=cfg.mlp_bias)
         dn = em.collective("all_reduce", L + "mlp_all_reduce", ph, st, em.act("mlp_out", m * d), dn)
         if cfg.parallel_attn_mlp:
             x = em.emit(
@@ -234,6 +238,79 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
                            logits)
     yield from em.drain()
     return PassResult(fn, logits, tuple(kv_writes))
+
+
+def active_experts(cfg: TransformerConfig, tokens: int, step: int, layer: int) -> list[int]:
+    """The experts a layer's ``tokens`` use, under uniform (balanced) routing, chosen deterministically.
+
+    Each token picks k of E experts; with routing spread evenly the expected number of distinct experts
+    is E·(1 − (1 − k/E)^tokens) (at least k, at most E). Which ones rotates with the step and layer, so
+    over a run every expert is read (and becomes resident) as on real traffic.
+    """
+    e, k = cfg.num_experts, cfg.experts_per_token
+    n = min(e, max(k, math.ceil(e * (1.0 - (1.0 - k / e) ** tokens) - 1e-9)))
+    start = ((step * 31 + layer * 17) * k) % e
+    return sorted((start + j) % e for j in range(n))
+
+
+def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase: str, step: int, m: int,
+             inp: TensorRef, dep: int) -> int:
+    """One MoE block: router, top-k, the active experts as grouped GEMMs, shared experts, weighted combine.
+
+    Each routed expert is its own weight tensor (``L{i}.expert{j}.gate_proj`` …), read only when active;
+    an expert's GEMM runs the tokens routed to it (m·k / active experts on average). Under tensor
+    parallelism every expert's width is split over the devices (as vLLM's fused MoE under TP); the router
+    is replicated. Returns the op whose output (``mlp_out``) the residual (after an all-reduce) adds.
+    """
+    d, k, e = cfg.hidden_size, cfg.experts_per_token, cfg.num_experts
+    fe = cfg.expert_intermediate_size // em.tp
+    fs = cfg.shared_expert_intermediate_size // em.tp
+    routed = m * k  # token-expert pairs
+    router = em.matmul(prefix + "router", phase, step, m, e, d, inp, f"L{layer}.router", "router_logits", (dep,))
+    sel = em.emit(
+        prefix + "expert_topk", "topk", phase, m * e, (em.act("router_logits", m * e),),
+        (em.raw("expert_ids", routed * TOKEN_ID_BYTES), em.act("expert_weights", routed)), (router,),
+        {"M": m, "N": e}, step,
+    )
+    active = active_experts(cfg, m, step, layer)
+    per_expert = math.ceil(routed / len(active))
+
+    def grouped(name: str, proj: str, n: int, kk: int, x: TensorRef, out: str, deps: tuple[int, ...]) -> int:
+        weights = tuple(em.weight(f"L{layer}.expert{j}.{proj}", kk * n, linear=True) for j in active)
+        return em.emit(
+            prefix + name, "matmul", phase, 2 * routed * n * kk, (x, *weights), (em.act(out, routed * n),), deps,
+            {"B": len(active), "M": per_expert, "N": n, "K": kk}, step,
+        )
+
+    dispatched = em.act("normed", routed * d)  # each token's hidden state read once per expert it goes to
+    g = grouped("experts_gate", "gate_proj", fe, d, dispatched, "gate", (sel, dep))
+    u = grouped("experts_up", "up_proj", fe, d, dispatched, "up", (sel, dep))
+    a = em.emit(
+        prefix + "experts_silu_mul", "elementwise", phase, SILU_MUL_FLOPS * routed * fe,
+        (em.act("gate", routed * fe), em.act("up", routed * fe)), (em.act("act", routed * fe),), (g, u),
+        {"M": routed, "N": fe}, step,
+    )
+    dn = grouped("experts_down", "down_proj", d, fe, em.act("act", routed * fe), "expert_out", (a,))
+    reads: tuple[TensorRef, ...] = (em.act("expert_out", routed * d), em.act("expert_weights", routed))
+    deps: tuple[int, ...] = (dn, sel)
+    if fs:
+        sg = em.matmul(prefix + "shared_gate_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.gate_proj",
+                       "shared_gate", (dep,))
+        su = em.matmul(prefix + "shared_up_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.up_proj",
+                       "shared_up", (dep,))
+        sa = em.emit(
+            prefix + "shared_silu_mul", "elementwise", phase, SILU_MUL_FLOPS * m * fs,
+            (em.act("shared_gate", m * fs), em.act("shared_up", m * fs)), (em.act("shared_act", m * fs),),
+            (sg, su), {"M": m, "N": fs}, step,
+        )
+        sd = em.matmul(prefix + "shared_down_proj", phase, step, m, d, fs, em.act("shared_act", m * fs),
+                       f"L{layer}.shared.down_proj", "shared_out", (sa,))
+        reads += (em.act("shared_out", m * d),)
+        deps += (sd,)
+    return em.emit(
+        prefix + "experts_combine", "elementwise", phase, 2 * routed * d + (m * d if fs else 0), reads,
+        (em.act("mlp_out", m * d),), deps, {"M": m, "N": d}, step,
+    )
 
 
 def emit_sample(em: Emitter, cfg: TransformerConfig, phase: str, step: int, batch: int, logits_dep: int,
@@ -290,7 +367,14 @@ class LLMSpecBase(WorkloadBase):
         cfg = self.config
         tp, pp = self.tensor_parallel, self.pipeline_parallel
         if tp > 1:
-            for what, n in (("num_heads", cfg.num_heads), ("intermediate_size", cfg.intermediate_size)):
+            widths = [("num_heads", cfg.num_heads), ("intermediate_size", cfg.intermediate_size)]
+            if cfg.is_moe:
+                widths = [widths[0], ("expert width", cfg.expert_intermediate_size)]
+                if cfg.dense_layers:
+                    widths.append(("intermediate_size", cfg.intermediate_size))
+                if cfg.shared_expert_intermediate_size:
+                    widths.append(("shared expert width", cfg.shared_expert_intermediate_size))
+            for what, n in widths:
                 if n % tp:
                     raise ValueError(f"tensor_parallel (= {tp}) must divide the model's {what} (= {n})")
             if cfg.num_kv_heads % tp and tp % cfg.num_kv_heads:

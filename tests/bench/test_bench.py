@@ -71,9 +71,10 @@ def test_small_suite_figures_are_consistent(small_doc: dict[str, Any]) -> None:
         assert r["operators_per_s"] == pytest.approx(r["operators"] / r["wall_s"]), name
         assert r["peak_rss_mib"] >= r["base_rss_mib"] > 0, name
         if r["events"] is not None:
-            assert r["events"] >= r["operators"], name
+            if not name.endswith("-tp8"):  # identical devices finish together: one wakeup retires several operators
+                assert r["events"] >= r["operators"], name
             assert r["events_per_s"] == pytest.approx(r["events"] / r["wall_s"]), name
-    for name in ("baseline-7b", "medusa-7b", "snapkv-32k", "skynet-b32"):
+    for name in ("baseline-7b", "baseline-7b-tp8", "medusa-7b", "snapkv-32k", "skynet-b32"):
         assert cases[name]["operators"] == cases[name]["trace_operators"] * cases[name]["runs"]
     sweep = cases["sweep-4"]
     assert sweep["points"] == sweep["points_computed"] == 4 and sweep["errors"] == 0

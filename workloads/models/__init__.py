@@ -13,6 +13,15 @@ Two families are understood:
 * GPT-J (``model_type: gptj``): ``n_embd``, ``n_layer``, ``n_head``, ``rotary_dim``, ``n_inner``
   (null = 4·n_embd), ``n_positions``; LayerNorm with bias, attention and MLP in parallel off one
   norm, non-gated GELU MLP with biases, LM head with bias.
+
+Mixture-of-experts models (Llama-style attention) replace the MLP by a router and routed experts,
+each a gated SiLU MLP: Mixtral (``num_local_experts``, ``num_experts_per_tok``; experts of
+``intermediate_size``), Qwen2/Qwen3-MoE (``num_experts``, ``num_experts_per_tok``,
+``moe_intermediate_size``, Qwen2's ``shared_expert_intermediate_size``) and DeepSeek-MoE
+(``n_routed_experts``, ``n_shared_experts`` × ``moe_intermediate_size``, the first
+``first_k_dense_replace`` layers dense). Multi-head latent attention (DeepSeek-V2/V3's
+``kv_lora_rank``) and MoE on only some layers (``decoder_sparse_step`` ≠ 1, ``mlp_only_layers``) are
+not modelled: such configs are errors naming the field.
 """
 
 from __future__ import annotations
@@ -49,12 +58,22 @@ class TransformerConfig:
     mlp_bias: bool = False
     lm_head_bias: bool = False
     rotary_dim: int = 0  # 0: RoPE over the whole head_dim
+    num_experts: int = 0  # routed experts per MoE layer (0: a dense model)
+    experts_per_token: int = 0  # top-k
+    expert_intermediate_size: int = 0  # width of one routed expert's gated MLP
+    shared_expert_intermediate_size: int = 0  # total width of the always-on shared expert(s)
+    dense_layers: int = 0  # the first layers keep a dense MLP of intermediate_size (DeepSeek)
 
     def __post_init__(self) -> None:
         for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
                     "vocab_size"):
             if getattr(self, key) < 1:
                 raise ValueError(f"model {self.name!r}: {key}(={getattr(self, key)}) must be >= 1")
+        if self.num_experts and not 0 < self.experts_per_token <= self.num_experts:
+            raise ValueError(
+                f"model {self.name!r}: num_experts_per_tok(={self.experts_per_token}) must be between 1 and the "
+                f"number of experts ({self.num_experts})"
+            )
         if self.num_heads % self.num_kv_heads:
             raise ValueError(
                 f"model {self.name!r}: num_attention_heads(={self.num_heads}) must be a multiple of "
@@ -84,17 +103,45 @@ class TransformerConfig:
 
     @property
     def mlp_params(self) -> int:
-        """MLP weights (and biases) of one layer."""
+        """MLP weights (and biases) of one dense layer."""
         d, f = self.hidden_size, self.intermediate_size
         weights = (3 if self.gated_mlp else 2) * d * f
         biases = (f + d) if self.mlp_bias else 0
         return weights + biases
 
     @property
-    def layer_params(self) -> int:
-        """All parameters of one decoder layer (norms included)."""
+    def is_moe(self) -> bool:
+        """Whether the model's MLPs are mixtures of experts."""
+        return self.num_experts > 0
+
+    def is_moe_layer(self, layer: int) -> bool:
+        """Whether decoder layer ``layer`` has a mixture of experts (else a dense MLP)."""
+        return self.is_moe and layer >= self.dense_layers
+
+    @property
+    def moe_params(self) -> int:
+        """Router, every routed expert and the shared expert(s) of one MoE layer."""
+        d = self.hidden_size
+        return d * self.num_experts + 3 * d * (self.num_experts * self.expert_intermediate_size
+                                               + self.shared_expert_intermediate_size)
+
+    @property
+    def active_moe_params(self) -> int:
+        """Parameters one token uses in an MoE layer: router, its top-k experts and the shared expert(s)."""
+        d = self.hidden_size
+        return d * self.num_experts + 3 * d * (self.experts_per_token * self.expert_intermediate_size
+                                               + self.shared_expert_intermediate_size)
+
+    def layer_params_at(self, layer: int) -> int:
+        """All parameters of decoder layer ``layer`` (norms included)."""
         norms = 1 if self.parallel_attn_mlp else 2
-        return self.attention_params + self.mlp_params + norms * self.norm_params
+        mlp = self.moe_params if self.is_moe_layer(layer) else self.mlp_params
+        return self.attention_params + mlp + norms * self.norm_params
+
+    @property
+    def layer_params(self) -> int:
+        """All parameters of one decoder layer (norms included); of an MoE layer for an MoE model."""
+        return self.layer_params_at(self.num_layers - 1)
 
     @property
     def embedding_params(self) -> int:
@@ -110,7 +157,16 @@ class TransformerConfig:
     def params(self) -> int:
         """Total parameters as stored (a tied LM head is counted once)."""
         head = (self.vocab_size if self.lm_head_bias else 0) if self.tie_word_embeddings else self.lm_head_params
-        return self.embedding_params + self.num_layers * self.layer_params + self.norm_params + head
+        layers = sum(self.layer_params_at(i) for i in range(self.num_layers))
+        return self.embedding_params + layers + self.norm_params + head
+
+    @property
+    def active_params(self) -> int:
+        """Parameters one token uses (an MoE token uses its top-k experts only); equals ``params`` when dense."""
+        if not self.is_moe:
+            return self.params
+        moe_layers = self.num_layers - self.dense_layers
+        return self.params - moe_layers * (self.moe_params - self.active_moe_params)
 
     @staticmethod
     def from_hf(data: dict[str, Any], name: str = "custom") -> TransformerConfig:
@@ -149,6 +205,21 @@ class TransformerConfig:
                 )
             d = num("hidden_size")
             heads = num("num_attention_heads")
+            for field in ("kv_lora_rank", "q_lora_rank"):
+                if data.get(field) is not None:
+                    raise ValueError(
+                        f"model {name!r}: HF field {field!r}: multi-head latent attention (DeepSeek-V2/V3) is not "
+                        "modelled; only Llama-style attention is"
+                    )
+            sparse_step = data.get("decoder_sparse_step", 1) not in (1, None)
+            if sparse_step or data.get("mlp_only_layers"):
+                field = "decoder_sparse_step" if sparse_step else "mlp_only_layers"
+                raise ValueError(f"model {name!r}: HF field {field!r}: MoE on only some layers is not modelled")
+            experts = num("num_local_experts", 0) or num("num_experts", 0) or num("n_routed_experts", 0)
+            expert_width = num("moe_intermediate_size", 0) or (num("intermediate_size") if experts else 0)
+            shared = num("shared_expert_intermediate_size", 0) or num("n_shared_experts", 0) * expert_width
+            if experts and not num("num_experts_per_tok", 0):
+                raise ValueError(f"model {name!r}: an MoE config needs the HF field 'num_experts_per_tok'")
             return TransformerConfig(
                 name=name,
                 hidden_size=d,
@@ -160,6 +231,11 @@ class TransformerConfig:
                 vocab_size=num("vocab_size"),
                 max_position_embeddings=num("max_position_embeddings", 0),
                 tie_word_embeddings=bool(data.get("tie_word_embeddings", False)),
+                num_experts=experts,
+                experts_per_token=num("num_experts_per_tok", 0) if experts else 0,
+                expert_intermediate_size=expert_width,
+                shared_expert_intermediate_size=shared if experts else 0,
+                dense_layers=num("first_k_dense_replace", 0) if experts else 0,
             )
         except KeyError as exc:
             raise ValueError(f"model {name!r}: config is missing the HF field {exc.args[0]!r}") from None
