@@ -114,8 +114,9 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
     d, hd = cfg.hidden_size, cfg.head_dim
     tp, pp = em.tp, em.pp
     heads = cfg.num_heads // tp
-    kv_heads = max(1, plan.kv_heads // tp)
-    q_dim, kv_dim = heads * hd, kv_heads * hd
+    proj_kv_heads = max(1, cfg.num_kv_heads // tp)  # K/V heads the projections produce on each device
+    kv_heads = max(1, plan.kv_heads // tp)  # heads per token stored in (and read from) the cache
+    q_dim, kv_dim = heads * hd, proj_kv_heads * hd
     f = cfg.intermediate_size // tp
     vocab = -(-cfg.vocab_size // tp)
     pre = f"s{st}." if st else ""
@@ -146,7 +147,7 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
         k = em.matmul(L + "k_proj", ph, st, m, kv_dim, d, normed, f"L{i}.k_proj", "k", (h,))
         v = em.matmul(L + "v_proj", ph, st, m, kv_dim, d, normed, f"L{i}.v_proj", "v", (h,))
         rot = cfg.rotary_dim or hd
-        rope_elems = m * (heads + kv_heads) * rot
+        rope_elems = m * (heads + proj_kv_heads) * rot
         qk_elems = m * (q_dim + kv_dim)
         r = em.emit(
             L + "rope", "elementwise", ph, ROPE_FLOPS * rope_elems, (em.act("q", m * q_dim), em.act("k", m *
