@@ -35,10 +35,14 @@ class Emitter:
     ids are exactly those of a single-device trace.
     """
 
-    def __init__(self, dtype: str, weight_dtype: str, tensor_parallel: int = 1, pipeline_parallel: int = 1) -> None:
+    def __init__(
+        self, dtype: str, weight_dtype: str, tensor_parallel: int = 1, pipeline_parallel: int = 1,
+        expert_parallel: int = 1,
+    ) -> None:
         self.dtype = dtype
         self.tp = tensor_parallel
         self.pp = pipeline_parallel
+        self.ep = expert_parallel
         # FP8 is a GEMM format: attention, norms, RoPE, softmax and the like compute in fp16 while
         # their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe quantises the linear layers).
         self.vector_dtype = "fp16" if dtype == "fp8" else dtype
@@ -51,8 +55,9 @@ class Emitter:
         self._ids: dict[int, tuple[tuple[int, ...], tuple[int, ...]]] = {}
 
     def stage_group(self, stage: int) -> tuple[int, ...]:
-        """Devices of pipeline stage ``stage``: its tensor-parallel ranks ``stage·tp … stage·tp + tp − 1``."""
-        return tuple(range(stage * self.tp, (stage + 1) * self.tp))
+        """Devices of pipeline stage ``stage``: its tensor-parallel (or expert-parallel) ranks."""
+        width = self.tp * self.ep
+        return tuple(range(stage * width, (stage + 1) * width))
 
     def _local(self, handle: int, i: int) -> int:
         entry = self._ids.get(handle)

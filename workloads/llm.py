@@ -109,7 +109,8 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
     Under pipeline parallelism (``em.pp`` > 1) stage s runs layers [s·L/pp, (s+1)·L/pp) and the
     hidden state moves to the next stage by send/recv; norms, embedding and sampling are replicated.
     """
-    ph, st, b, t = plan.phase, plan.step, plan.batch, plan.tokens
+    ph, st, t = plan.phase, plan.step, plan.tokens
+    b = plan.batch // em.ep  # expert parallelism: attention is data-parallel, each device its share of the batch
     m = b * t
     d, hd = cfg.hidden_size, cfg.head_dim
     tp, pp = em.tp, em.pp
@@ -182,7 +183,8 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             plan.after_attention(i, r, kvw)
         o = em.matmul(L + "o_proj", ph, st, m, d, q_dim, em.act("attn_out", m * q_dim), f"L{i}.o_proj",
                       "attn_proj", (att,))
-        o = em.collective("all_reduce", L + "attn_all_reduce", ph, st, em.act("attn_proj", m * d), o)
+        if tp > 1:
+            o = em.collective("all_reduce", L + "attn_all_reduce", ph, st, em.act("attn_proj", m * d), o)
         if cfg.parallel_attn_mlp:
             mlp_in, mlp_dep = normed, h
         else:
@@ -214,7 +216,8 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
         if not cfg.is_moe_layer(i):
             dn = em.matmul(L + ("down_proj" if cfg.gated_mlp else "fc_out"), ph, st, m, d, f, em.act("act", m * f),
                            f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}", "mlp_out", (a,), bias=cfg.mlp_bias)
-        dn = em.collective("all_reduce", L + "mlp_all_reduce", ph, st, em.act("mlp_out", m * d), dn)
+        if tp > 1:
+            dn = em.collective("all_reduce", L + "mlp_all_reduce", ph, st, em.act("mlp_out", m * d), dn)
         if cfg.parallel_attn_mlp:
             x = em.emit(
                 L + "residual", "elementwise", ph, 2 * ADD_FLOPS * m * d, (em.act("hidden", m * d),
@@ -235,8 +238,10 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
     head = "embed_tokens" if cfg.tie_word_embeddings else "lm_head"
     logits = em.matmul(f"{pre}lm_head", ph, st, ml, vocab, d, em.act("normed", ml * d), head, "logits", (fn,),
                        bias=cfg.lm_head_bias)
-    logits = em.collective("all_gather", f"{pre}logits_all_gather", ph, st, em.act("logits", ml * cfg.vocab_size),
-                           logits)
+    if tp > 1:
+        logits = em.collective(
+            "all_gather", f"{pre}logits_all_gather", ph, st, em.act("logits", ml * cfg.vocab_size), logits
+        )
     yield from em.drain()
     return PassResult(fn, logits, tuple(kv_writes))
 
@@ -261,19 +266,29 @@ def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase
     Each routed expert is its own weight tensor (``L{i}.expert{j}.gate_proj`` …), read only when active;
     an expert's GEMM runs the tokens routed to it (m·k / active experts on average). Under tensor
     parallelism every expert's width is split over the devices (as vLLM's fused MoE under TP); the router
-    is replicated. Returns the op whose output (``mlp_out``) the residual (after an all-reduce) adds.
+    is replicated. Under expert parallelism (``em.ep`` devices) each device holds E/ep whole experts
+    (named by local slot) and the tokens travel to their experts and back by two all-to-alls (dispatch,
+    combine); routing is balanced, so each device runs its share of the active experts. Returns the op
+    whose output (``mlp_out``) the residual (after an all-reduce under TP) adds.
     """
-    d, k, e = cfg.hidden_size, cfg.experts_per_token, cfg.num_experts
+    d, k, e, ep = cfg.hidden_size, cfg.experts_per_token, cfg.num_experts, em.ep
     fe = cfg.expert_intermediate_size // em.tp
     fs = cfg.shared_expert_intermediate_size // em.tp
-    routed = m * k  # token-expert pairs
+    routed = m * k  # token-expert pairs of this device's tokens (and, balanced, of its experts)
     router = em.matmul(prefix + "router", phase, step, m, e, d, inp, f"L{layer}.router", "router_logits", (dep,))
     sel = em.emit(
         prefix + "expert_topk", "topk", phase, m * e, (em.act("router_logits", m * e),),
         (em.raw("expert_ids", routed * TOKEN_ID_BYTES), em.act("expert_weights", routed)), (router,),
         {"M": m, "N": e}, step,
     )
-    active = active_experts(cfg, m, step, layer)
+    active = active_experts(cfg, m * ep, step, layer)
+    if ep > 1:  # this device's share of the active experts, by local slot among its E/ep
+        local = e // ep
+        n_local = math.ceil(len(active) / ep)
+        start = active[0] % local
+        active = sorted((start + j) % local for j in range(n_local))
+        sel = em.collective("all_to_all", prefix + "dispatch_all_to_all", phase, step,
+                            em.act("dispatched", routed * d), sel)
     per_expert = math.ceil(routed / len(active))
 
     def grouped(name: str, proj: str, n: int, kk: int, x: TensorRef, out: str, deps: tuple[int, ...]) -> int:
@@ -292,6 +307,9 @@ def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase
         {"M": routed, "N": fe}, step,
     )
     dn = grouped("experts_down", "down_proj", d, fe, em.act("act", routed * fe), "expert_out", (a,))
+    if ep > 1:
+        dn = em.collective("all_to_all", prefix + "combine_all_to_all", phase, step,
+                           em.act("expert_out", routed * d), dn)
     reads: tuple[TensorRef, ...] = (em.act("expert_out", routed * d), em.act("expert_weights", routed))
     deps: tuple[int, ...] = (dn, sel)
     if fs:
@@ -318,6 +336,7 @@ def emit_sample(em: Emitter, cfg: TransformerConfig, phase: str, step: int, batc
                 tokens: float, name: str = "sample") -> int:
     """Greedy token selection over the last position's logits; emits ``tokens`` per sequence."""
     v = cfg.vocab_size
+    batch //= em.ep  # expert parallelism: each device samples its own sequences
     pre = f"s{step}." if step else ""
     return em.emit(
         pre + name, "sample", phase, v * batch, (em.act("logits", batch * v),),
@@ -344,6 +363,10 @@ class LLMSpecBase(WorkloadBase):
     )
     pipeline_parallel: int = Field(
         1, ge=1, description="pipeline stages: stage s runs layers [s*L/pp, (s+1)*L/pp) on its own devices"
+    )
+    expert_parallel: int = Field(
+        1, ge=1, description="devices an MoE model's experts are spread over (whole experts, all-to-all dispatch "
+        "and combine); attention runs data-parallel, each device on batch/expert_parallel sequences",
     )
 
     @field_validator("model")
@@ -383,6 +406,20 @@ class LLMSpecBase(WorkloadBase):
                     f"tensor_parallel (= {tp}) and the model's num_kv_heads (= {cfg.num_kv_heads}) must divide one "
                     "another (K/V heads are split, or replicated when there are fewer than devices)"
                 )
+        ep = self.expert_parallel
+        if ep > 1:
+            problems = [
+                why for bad, why in (
+                    (not cfg.is_moe, "needs a mixture-of-experts model"),
+                    (cfg.is_moe and cfg.num_experts % ep != 0, f"must divide the number of experts ({cfg.num_experts})"
+                     ),
+                    (self.batch % ep != 0, f"must divide batch (= {self.batch}): attention is data-parallel"),
+                    (tp > 1 or pp > 1, "is not combined with tensor_parallel or pipeline_parallel"),
+                    (getattr(self, "kind", "baseline") != "baseline", "runs with the baseline workload only"),
+                ) if bad
+            ]
+            if problems:
+                raise ValueError(f"expert_parallel (= {ep}) " + "; ".join(problems))
         if pp > cfg.num_layers:
             raise ValueError(f"pipeline_parallel (= {pp}) exceeds the model's num_layers (= {cfg.num_layers})")
         return self
@@ -394,7 +431,7 @@ class LLMSpecBase(WorkloadBase):
 
     def emitter(self) -> Emitter:
         """The emitter of this workload's operators (dtypes, tensor and pipeline parallelism)."""
-        return Emitter(self.dtype, self.wdtype, self.tensor_parallel, self.pipeline_parallel)
+        return Emitter(self.dtype, self.wdtype, self.tensor_parallel, self.pipeline_parallel, self.expert_parallel)
 
     @property
     def wdtype(self) -> str:
@@ -419,6 +456,7 @@ class LLMSpecBase(WorkloadBase):
             "weight_dtype": self.wdtype,
             "tensor_parallel": self.tensor_parallel,
             "pipeline_parallel": self.pipeline_parallel,
+            "expert_parallel": self.expert_parallel,
             **extra,
         }
 

@@ -43,10 +43,11 @@ OP_KINDS: Final = (
     "all_gather",  # ``bytes`` = the gathered (output) buffer per rank
     "reduce_scatter",  # ``bytes`` = the input buffer per rank
     "send_recv",  # group (src, dst): ``bytes`` sent from the first device to the second
+    "all_to_all",  # ``bytes`` = the buffer per rank, 1/N of it to each rank (MoE dispatch and combine)
 )
 
 #: Operator kinds that are collectives (run between the devices of their ``group``).
-COLLECTIVES: Final = ("all_reduce", "all_gather", "reduce_scatter", "send_recv")
+COLLECTIVES: Final = ("all_reduce", "all_gather", "reduce_scatter", "send_recv", "all_to_all")
 
 #: Phase tags used by the built-in generators. Free-form strings are allowed; these are the ones
 #: reports know how to order.

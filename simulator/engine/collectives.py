@@ -8,7 +8,8 @@ system's links, sharing them max-min fairly with every other flow:
   carries 2(N−1)/N · S; **ring all-gather / reduce-scatter** (N−1 steps): (N−1)/N · S per edge;
 - **tree all-reduce** (NCCL's tree inside one node is a chain r0 – r1 – … – rN−1, reduce up, then
   broadcast down, pipelined): every chain edge carries S in each direction;
-- **send/recv** (1 step): one flow of S from the first rank to the second.
+- **send/recv** (1 step): one flow of S from the first rank to the second;
+- **all-to-all** (1 step: NCCL sends it as concurrent send/recv pairs): S/N from every rank to every other.
 
 NCCL pipelines the steps in chunks, so all of an algorithm's flows run at once and the per-step
 cost is latency: ``base + steps · hop`` of the chosen protocol, paid once after the flows (as every
@@ -114,6 +115,8 @@ def _edges(kind: str, algorithm: str, order: tuple[int, ...], size: float) -> li
     n = len(order)
     if kind == "send_recv":
         return [(order[0], order[1], size)]
+    if kind == "all_to_all":
+        return [(a, b, size / n) for a in order for b in order if a != b]
     if algorithm == "tree":  # a chain inside one node: reduce up, broadcast down, both directions pipelined
         return [e for a, b in pairwise(order) for e in ((b, a, size), (a, b, size))]
     share = 2.0 * (n - 1) / n if kind == "all_reduce" else (n - 1) / n
@@ -121,7 +124,7 @@ def _edges(kind: str, algorithm: str, order: tuple[int, ...], size: float) -> li
 
 
 def _steps(kind: str, algorithm: str, n: int) -> int:
-    if kind == "send_recv":
+    if kind in ("send_recv", "all_to_all"):
         return 1
     if kind == "all_reduce":
         return 2 * (n - 1)  # ring: reduce-scatter + all-gather; tree (chain): up and down
@@ -132,7 +135,7 @@ def plan_collective(
     system: System, kind: str, group: Sequence[int], size: float, spec: CollectiveSpec
 ) -> CollectivePlan:
     """The flows and latency of one collective on ``system`` (``size``: the per-rank buffer in bytes)."""
-    order = tuple(group) if kind == "send_recv" else ring_order(system, group)
+    order = tuple(group) if kind in ("send_recv", "all_to_all") else ring_order(system, group)
     algorithms = [spec.algorithm] if spec.algorithm != "auto" else ["ring", "tree"]
     if kind != "all_reduce":
         algorithms = ["ring"]  # NCCL has tree only for all-reduce

@@ -170,3 +170,22 @@ def test_system_link_errors_name_the_key() -> None:
         load_architecture(base)
     ok = load_architecture({**base, "links": [{"between": ["gpu*", "sw"], "bandwidth": "1 GB/s"}]})
     assert len(System(ok).inter_device_links) == 2
+
+
+def test_all_to_all_sends_a_share_to_every_other_rank() -> None:
+    size = 64 * 2**20
+    op = Operator(
+        0,
+        "a2a",
+        "all_to_all",
+        "comm",
+        0.0,
+        reads=(TensorRef("buf", "activation", size),),
+        group=(0, 1, 2, 3),
+        dims={"bytes": size},
+    )
+    run = simulate(load_architecture("dgx-h100"), Trace.from_operators({}, [op]))
+    # each rank sends 3/4 of its buffer and receives as much (Simple protocol: no wire overhead)
+    assert run.bytes_by_link["gpu0.hbm-nvswitch"] == pytest.approx(2 * 3 / 4 * size, rel=1e-9)
+    assert "gpu4.hbm-nvswitch" not in run.bytes_by_link
+    assert run.latency_s > 3 / 4 * size / (450e9 * 0.783)

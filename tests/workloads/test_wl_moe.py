@@ -89,3 +89,48 @@ def test_moe_block_operators_and_tensor_parallel_shards() -> None:
     assert {op.kind for op in ops if "L0.expert" in op.name or "router" in op.name} == {"matmul", "topk", "elementwise"}
     sharded = next(op for op in trace(2) if op.name == "s1.L0.experts_gate" and op.device == 1)
     assert sharded.dims["N"] == 14336 // 2
+
+
+def test_expert_parallel_spreads_whole_experts_and_sends_tokens_by_all_to_all() -> None:
+    spec = {
+        "kind": "baseline",
+        "model": "qwen3-30b-a3b",
+        "batch": 8,
+        "prompt_tokens": 4,
+        "generate_tokens": 2,
+        "expert_parallel": 4,
+    }
+    ops = list(build_trace(WORKLOAD_ADAPTER.validate_python(spec)))
+    a2a = [op for op in ops if op.kind == "all_to_all"]
+    assert len(a2a) == 2 * 48 * 2 and all(op.group == (0, 1, 2, 3) for op in a2a)  # dispatch + combine per layer
+    assert not [op for op in ops if op.kind == "all_reduce"]  # attention is data-parallel, not split
+    gate = next(op for op in ops if op.name == "s1.L0.experts_gate" and op.device == 3)
+    assert gate.dims["N"] == 768  # whole experts
+    experts = {t.tensor for op in ops if op.device == 0 for t in op.reads if ".expert" in t.tensor}
+    assert max(int(name.split(".")[1].removeprefix("expert")) for name in experts) < 128 // 4
+    attention = next(op for op in ops if op.name == "s1.L0.attention" and op.device == 0)
+    assert attention.dims["B"] == 2 * 32  # batch 8 over 4 devices, all 32 heads
+    assert sum(op.tokens for op in ops) == 2
+
+
+@pytest.mark.parametrize(
+    ("fields", "why"),
+    [
+        ({"model": "llama-2-7b"}, "mixture-of-experts"),
+        ({"batch": 6}, "divide batch"),
+        ({"tensor_parallel": 2}, "not combined"),
+        ({"expert_parallel": 3}, "number of experts"),
+    ],
+)
+def test_expert_parallel_limits_are_errors(fields: dict, why: str) -> None:
+    spec = {
+        "kind": "baseline",
+        "model": "qwen3-30b-a3b",
+        "batch": 8,
+        "prompt_tokens": 4,
+        "generate_tokens": 1,
+        "expert_parallel": 4,
+        **fields,
+    }
+    with pytest.raises(ValueError, match=why):
+        WORKLOAD_ADAPTER.validate_python(spec)
