@@ -3,7 +3,8 @@
 Weights are resident from their first read, never freed. KV cache grows with each write (charged
 when the writing operator starts) and shrinks when an operator ``frees`` it (when that operator
 finishes). Activations are live from the start to the finish of each operator touching them.
-Occupancy is charged in the tensor's home memory only.
+Occupancy is charged in the tensor's home memory only; in a system of chips tensor names are per
+device (each holds its own shard), and an overflow names the device.
 """
 
 from __future__ import annotations
@@ -34,22 +35,26 @@ class Capacity:
     """Occupancy per (memory, tensor class) with peaks; raises CapacityError on overflow."""
 
     def __init__(self, system: System) -> None:
+        self.devices = [d.name for d in system.devices]
         self.capacity = {name: mem.capacity_bytes for name, mem in system.memories.items()}
         self.occ: dict[str, dict[str, int]] = {m: {"weight": 0, "kv_cache": 0, "activation": 0} for m in self.capacity}
         self.total: dict[str, int] = dict.fromkeys(self.capacity, 0)
         self.peak: dict[str, dict[str, int]] = {m: {} for m in self.capacity}
         self.peak_total: dict[str, int] = dict.fromkeys(self.capacity, 0)
-        self.seen_weights: set[str] = set()
-        #: KV tensor -> (memory, bytes held)
-        self.kv: dict[str, tuple[str, int]] = {}
+        #: (memory, tensor) of weights already resident (tensor names are per device)
+        self.seen_weights: set[tuple[str, str]] = set()
+        #: (device, KV tensor) -> (memory, bytes held)
+        self.kv: dict[tuple[int, str], tuple[str, int]] = {}
 
     def add(self, mem: str, cls: str, nbytes: int, op: Operator) -> None:
         """Charge ``nbytes`` of ``cls`` to ``mem`` for ``op``; a CapacityError if it does not fit."""
         occ = self.occ[mem]
         total = self.total[mem] + nbytes
         if total > self.capacity[mem]:
+            device = self.devices[op.device] if op.device < len(self.devices) else ""
+            where = f" on device {device}" if device else ""
             raise CapacityError(
-                f"operator {op.id} ({op.name}): " + capacity_message(mem, self.capacity[mem], cls, nbytes, occ)
+                f"operator {op.id} ({op.name}){where}: " + capacity_message(mem, self.capacity[mem], cls, nbytes, occ)
             )
         value = occ[cls] + nbytes
         occ[cls] = value
@@ -72,12 +77,12 @@ class Capacity:
         if cost.weights:
             seen = self.seen_weights
             for name, mem, nbytes in cost.weights:
-                if name not in seen:
-                    seen.add(name)
+                if (mem, name) not in seen:
+                    seen.add((mem, name))
                     self.add(mem, "weight", nbytes, op)
         for name, mem, nbytes in cost.kv_writes:
-            old = self.kv.get(name)
-            self.kv[name] = (mem, (old[1] if old else 0) + nbytes)
+            old = self.kv.get((op.device, name))
+            self.kv[(op.device, name)] = (mem, (old[1] if old else 0) + nbytes)
             self.add(mem, "kv_cache", nbytes, op)
 
     def finish(self, cost: OpCost, op: Operator) -> None:
@@ -85,7 +90,7 @@ class Capacity:
         for mem, nbytes in cost.activations:
             self.release(mem, "activation", nbytes)
         for name in op.frees:
-            held = self.kv.pop(name, None)
+            held = self.kv.pop((op.device, name), None)
             if held is not None:
                 self.release(held[0], "kv_cache", held[1])
 

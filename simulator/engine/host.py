@@ -120,7 +120,8 @@ class Host:
         for count, op in enumerate(ops, 1):
             if not count & mask:
                 gc.collect(1)  # cycles made by the trace's generator, if any: memory stays bounded
-            cost_s = 0.0 if free else profile.issue_cost_s(op.kind)
+            # every device has its own host process issuing the same sequence (SPMD): device 0's stands for all
+            cost_s = 0.0 if free or op.device else profile.issue_cost_s(op.kind)
             if cost_s > 0:
                 yield env.timeout(cost_s)
                 self.split = after_host_cost(self.split, cost_s)
@@ -128,7 +129,7 @@ class Host:
                 self.window = env.event()
                 self.split = yield self.window
             st = issue(op, cost_s, self.split)
-            if op.kind in sync_on and op.id in inflight:
+            if op.kind in sync_on and not op.device and op.id in inflight:
                 st.sync = env.event()
                 self.split = yield st.sync
 

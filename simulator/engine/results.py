@@ -17,6 +17,7 @@ from simulator.engine.attribution import LatencySplit, by_category
 from simulator.engine.capacity import Capacity
 from simulator.engine.mapping import OpCost
 from simulator.hardware.system import System
+from simulator.metrics.devices import device_metrics, inter_device_energy_j
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import FlowRecord, OpRecord, RunResult
 from workloads.trace import Operator, Trace
@@ -47,6 +48,7 @@ class RunTotals:
         self.roof_compute_s = 0.0
         self.roof_bytes: dict[str, float] = {}
         self.mem_bytes: dict[str, float] = {}
+        self.link_bytes: dict[str, float] = {}
         #: kind -> [count, flops, bytes moved, busy seconds]
         self.kind_stats: dict[str, list[float]] = {}
         self.tokens = 0.0
@@ -143,6 +145,8 @@ class RunTotals:
             self.roof_bytes[mem] = self.roof_bytes.get(mem, 0.0) + b * n
         for mem, b in cost.memory_bytes:
             self.mem_bytes[mem] = self.mem_bytes.get(mem, 0.0) + b * n
+        for link, b in cost.link_bytes:
+            self.link_bytes[link] = self.link_bytes.get(link, 0.0) + b * n
 
     def fold(self, costs: Iterable[OpCost], evict: bool) -> None:
         """Tally the finished runs of ``costs``; ``evict`` also marks them evicted (tallied as they finish)."""
@@ -174,7 +178,8 @@ class RunTotals:
             self.ledger.add_static(name, unit.static_power_w)
         for name, memory in system.memories.items():
             self.ledger.add_static(name, memory.static_power_w)
-        self.ledger.add_static("system", arch.static_power_w)
+        for name, power in system.uncore_w.items():  # the architecture's uncore; per device on a system of chips
+            self.ledger.add_static(name, power)
         phase_time: dict[str, float] = {}
         for span in self.spans:
             if span.end_s >= span.start_s:
@@ -224,4 +229,9 @@ class RunTotals:
             },
             timeline=tuple(self.timeline),
             flow_timeline=tuple(self.flow_timeline),
+            bytes_by_link=dict(sorted(self.link_bytes.items())),
+            devices=device_metrics(
+                system, latency, list(busy_by_unit_s.values()), list(busy_by_unit_s), views.by_component
+            ),
+            energy_inter_device_j=inter_device_energy_j(system, views.by_component),
         )

@@ -73,7 +73,9 @@ class SignatureCache:
         stand-alone time; the chosen unit's estimated free time moves to that finish.
         """
         dims = op.dims  # the exact signature: everything the cost depends on (tensor names matter for capacity)
-        key = (op.kind, op.dtype, op.flops, op.reads, op.writes, tuple(dims.items()) if dims else ())
+        key: tuple[Any, ...] = (op.kind, op.dtype, op.flops, op.reads, op.writes, tuple(dims.items()) if dims else ())
+        if op.device or op.group:  # systems of chips: the same shard on another device is another signature
+            key += (op.device, op.group)
         entry = self.entries.get(key)
         if entry is None:
             entry = self._add(op, key)
