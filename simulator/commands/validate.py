@@ -58,6 +58,8 @@ def validate_file(path: Path) -> str:
     data = read_yaml(path)
     kind = detect(data, path)
     if kind == "scenario":
+        if isinstance(data, dict) and data.get("sweep"):
+            return _validate_sweep(data, path)
         spec = scenario_from_dict(data, file=str(path), base_dir=path.resolve().parent)
         return f"scenario {spec.name!r}: {len(spec.architectures)} architectures × {len(spec.workloads)} workloads"
     if kind == "architecture":
@@ -65,6 +67,40 @@ def validate_file(path: Path) -> str:
         return f"architecture {arch.name!r}: {len(arch.compute_units)} units, {len(arch.memories)} memories"
     runtime = load_runtime(str(path.resolve()))
     return f"runtime {runtime.name!r}"
+
+
+def _validate_sweep(data: dict[str, Any], path: Path) -> str:
+    """A scenario with a sweep: every point checked as ``hetsim sweep`` does, each problem once.
+
+    A sweep bigger than ``hetsim sweep`` runs without ``--yes`` gets the quick check (the template
+    and each value alone), and the summary says so.
+    """
+    from simulator.config.loader import sweep_cache
+    from simulator.sweep.plan import CONFIRM_ABOVE, SweepPlan, plan_sweep
+
+    with sweep_cache():
+        plan = (
+            plan_sweep(data, file=str(path), base_dir=path.resolve().parent, confirmed=True, progress=None)
+            if (_points(data) <= CONFIRM_ABOVE)
+            else None
+        )
+        if plan is None:
+            quick = SweepPlan(data, file=str(path), base_dir=path.resolve().parent)
+            problems = quick.check_each_value()
+            if problems:
+                raise UserError(problems)
+            return (
+                f"scenario {data.get('name')!r}: sweep of {quick.size:,} points; the template and each of its "
+                f"values checked (more than {CONFIRM_ABOVE:,} points: combinations are checked by hetsim sweep)"
+            )
+    return f"scenario {data.get('name')!r}: sweep of {plan.size:,} points, every point checked"
+
+
+def _points(data: dict[str, Any]) -> int:
+    from simulator.sweep.expand import sweep_problems, sweep_size
+
+    sweep = data.get("sweep")
+    return 0 if sweep_problems(sweep) or not isinstance(sweep, dict) else sweep_size(sweep)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -16,11 +16,14 @@ whose ``set`` entries are dotted paths into the base's raw YAML, applied before 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import difflib
+import json
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
@@ -94,8 +97,79 @@ def find_scenario(ref: str | Path, roots: Sequence[Path] | None = None) -> Path:
 # YAML
 
 
+# --------------------------------------------------------------------------------------------
+# One sweep's caches (a sweep resolves the same files and the same architectures at every point)
+
+#: Parsed files while a :func:`sweep_cache` block is active: (resolved path, mtime, size) → data.
+_PARSED: contextvars.ContextVar[dict[tuple[str, int, int], Any] | None] = contextvars.ContextVar(
+    "hetsim_parsed_yaml", default=None
+)
+#: Resolved sections (architecture, runtime, workload) while a :func:`sweep_cache` block is active.
+_RESOLVED: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("hetsim_resolved", default=None)
+
+T = typing.TypeVar("T")
+
+
+@contextlib.contextmanager
+def sweep_cache() -> Iterator[None]:
+    """Within the block, each YAML file is parsed once and each distinct section is resolved once.
+
+    A sweep resolves the same base architecture and runtime at every point: parsing was half of a
+    small point's cost, and validating a million points one by one takes hours. Inside the block
+    :func:`read_yaml` keeps each file's parse (keyed by path, mtime and size: an edited file is
+    parsed again) and hands out deep copies, and :func:`resolve_once` keeps each section's result
+    and problems keyed by its raw mapping and where it was written. Both live only as long as the
+    block: nothing is cached across commands, and results are stored by the hash of the *resolved*
+    inputs (:mod:`simulator.sweep.keys`), never by these raw keys.
+    """
+    parsed, resolved = _PARSED.set({}), _RESOLVED.set({})
+    try:
+        yield
+    finally:
+        _PARSED.reset(parsed)
+        _RESOLVED.reset(resolved)
+
+
+def resolve_once(key: tuple[Any, ...], problems: list[Problem], compute: typing.Callable[[list[Problem]], T]) -> T:
+    """``compute(problems)``, or inside :func:`sweep_cache` the result and problems of its first call for ``key``.
+
+    ``key`` holds the raw section (parsed YAML) and its context; a key that is not plain JSON data
+    is not cached.
+    """
+    memo = _RESOLVED.get()
+    if memo is None:
+        return compute(problems)
+    try:
+        text = json.dumps(key, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return compute(problems)
+    if text not in memo:
+        found: list[Problem] = []
+        memo[text] = (compute(found), found)
+    result, found = memo[text]
+    problems.extend(found)
+    return typing.cast(T, result)
+
+
 def read_yaml(path: Path, *, what: str = "file") -> Any:
-    """Parse one YAML file; a missing file or a syntax error becomes a :class:`UserError` (file:line)."""
+    """Parse one YAML file; a missing file or a syntax error becomes a :class:`UserError` (file:line).
+
+    Inside :func:`sweep_cache` each file is parsed once.
+    """
+    cache = _PARSED.get()
+    if cache is None:
+        return _read_yaml(path, what)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except OSError:
+        return _read_yaml(path, what)  # the uncached path says what is wrong with it
+    if key not in cache:
+        cache[key] = _read_yaml(path, what)
+    return copy.deepcopy(cache[key])  # callers may edit what they get (variants, sweep overrides)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
     if not path.exists():
         raise UserError([Problem(str(path), (), f"{what} not found (no such file)")])
     if path.is_dir():
@@ -110,7 +184,11 @@ def read_yaml(path: Path, *, what: str = "file") -> Any:
     return parse_yaml(text, file=str(path))
 
 
-class _StrictLoader(yaml.SafeLoader):
+#: libyaml's C parser where PyYAML was built with it (several times faster), else the pure-Python one.
+_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[misc]
     """``yaml.SafeLoader`` that rejects a key written twice in one mapping (YAML forbids it; PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -124,7 +202,8 @@ class _StrictLoader(yaml.SafeLoader):
                 problem = f"key {key!r} appears twice (first on line {first.start_mark.line + 1})"
                 raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
             seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 def parse_yaml(text: str, *, file: str) -> Any:
@@ -138,6 +217,23 @@ def parse_yaml(text: str, *, file: str) -> Any:
         raise UserError([Problem(where, (), f"YAML syntax error: {what}")]) from None
     except yaml.YAMLError as exc:
         raise UserError([Problem(file, (), f"YAML error: {exc}")]) from None
+
+
+def once_per_object(obj: Any, compute: typing.Callable[[Any], T]) -> T:
+    """``compute(obj)``, or inside :func:`sweep_cache` its first result for this very object (shared, read-only).
+
+    For derived forms of the sections :func:`resolve_once` shares between points (their YAML form,
+    their digest); the object is kept alive with the result, so its id cannot be reused meanwhile.
+    """
+    memo = _RESOLVED.get()
+    if memo is None:
+        return compute(obj)
+    key = f"object:{id(obj)}"
+    hit = memo.get(key)
+    if hit is None or hit[0] is not obj:
+        hit = (obj, compute(obj))
+        memo[key] = hit
+    return typing.cast(T, hit[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -442,6 +538,13 @@ def _resolve_variant(
 def _architecture(
     ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
 ) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
+    key = ("architecture", ref, ctx.file, str(ctx.base_dir), ctx.roots, loc)
+    return resolve_once(key, problems, lambda found: _architecture_uncached(ref, ctx, loc, found))
+
+
+def _architecture_uncached(
+    ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
+) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
     before = len(problems)
     resolved = _resolve_architecture_raw(ref, ctx, loc, problems)
     if resolved is None or len(problems) > before:
@@ -471,6 +574,11 @@ def load_architecture(
 
 
 def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeSpec | None:
+    key = ("runtime", ref, ctx.file, str(ctx.base_dir), ctx.roots, loc)
+    return resolve_once(key, problems, lambda found: _runtime_uncached(ref, ctx, loc, found))
+
+
+def _runtime_uncached(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeSpec | None:
     if ref is None:
         ref = "ideal"
     if isinstance(ref, str):

@@ -25,7 +25,9 @@ from simulator.config.loader import (
     _architecture,
     _Ctx,
     _runtime,
+    once_per_object,
     read_yaml,
+    resolve_once,
     validate_model,
     validation_problems,
 )
@@ -145,6 +147,13 @@ def _workload_on(
 
 def _workload(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
     """Validate one workload mapping found at ``loc``; on failure add the problems and return None."""
+    key = ("workload", raw, ctx.file, str(ctx.base_dir), loc, seed)
+    return resolve_once(
+        key, problems, lambda found: _workload_uncached(raw, loc=loc, ctx=ctx, seed=seed, problems=found)
+    )
+
+
+def _workload_uncached(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
     kinds = ", ".join(workload_kinds())
     if not isinstance(raw, dict):
         problems.append(Problem(ctx.file, loc, f"expected a mapping with a 'kind' ({kinds})"))
@@ -245,8 +254,8 @@ def scenario_from_dict(
     resolved = {
         "name": top.name,
         "description": top.description,
-        "runtime": to_yaml_data(runtime),
-        "architectures": [to_yaml_data(a) for a in architectures],
+        "runtime": once_per_object(runtime, to_yaml_data),
+        "architectures": [once_per_object(a, to_yaml_data) for a in architectures],
         "workloads": [
             {**w.model_dump(mode="json", by_alias=True), **({"only_on": list(o)} if o else {})}
             for w, o in zip(workloads, on, strict=True)
