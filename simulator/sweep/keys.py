@@ -8,7 +8,8 @@ model config), the hetsim version, :data:`COST_MODEL_VERSION` and a digest of th
 that computes results. A store keyed by it never hands back a stale result: editing an
 architecture file, a model config or the cost model changes the key of every point it touches,
 and those points are computed again. Names and outputs that do not change a result (the scenario's
-name, description, outputs) are left out, so the same point reached from two scenarios is shared.
+name, description, outputs) and descriptions are left out, so the same point reached from two
+scenarios is shared.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ if TYPE_CHECKING:
 #: Bump when the cost model changes results without a change in the packages hashed by :func:`code_digest`
 #: (e.g. a data file the engine reads). Part of every key: stored points of an older model are recomputed.
 COST_MODEL_VERSION = 1
+
+#: Fields of the specs that are prose for people, read by nothing that computes a result (a variant's
+#: description spells its ``set`` values as written: ``1 TB/s`` and ``1000 GB/s`` are one input).
+PROSE = frozenset({"description"})
 
 #: Packages whose source decides a result (the report layer, CLI and sweep machinery do not).
 _RESULT_PACKAGES = ("simulator/engine", "simulator/hardware", "simulator/metrics", "simulator/config", "workloads")
@@ -66,7 +71,8 @@ def canonical(value: Any) -> Any:
     differ in the 17th digit get different keys and ``1`` (int) differs from ``1.0`` (float).
     """
     if isinstance(value, BaseModel):
-        return {"__model__": type(value).__name__, **canonical(value.model_dump(mode="python", by_alias=False))}
+        dumped = value.model_dump(mode="python", by_alias=False)
+        return {"__model__": type(value).__name__, **canonical({k: v for k, v in dumped.items() if k not in PROSE})}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {"__dataclass__": type(value).__name__, **canonical(dataclasses.asdict(value))}
     if isinstance(value, Mapping):
