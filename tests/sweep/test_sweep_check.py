@@ -137,7 +137,7 @@ def test_each_point_is_cheap_the_template_resolved_once(tmp_path: Path, monkeypa
     path = tmp_path / "s.yaml"
     path.write_text(
         "name: s\narchitectures: [a100-80gb]\nworkloads: [{kind: gemm, m: 1, n: 64, k: 64}]\n"
-        "sweep:\n  workloads.0.m: [%s]\n  workloads.0.n: [64, 128, 256]\n" % ", ".join(map(str, range(1, 1001)))
+        f"sweep:\n  workloads.0.m: [{', '.join(map(str, range(1, 1001)))}]\n  workloads.0.n: [64, 128, 256]\n"
     )
     seen: list[tuple[int, int]] = []
     with sweep_cache():
@@ -157,7 +157,7 @@ def test_a_big_sweep_shows_progress_while_checking(tmp_path: Path, monkeypatch: 
     path = tmp_path / "s.yaml"
     path.write_text(
         "name: s\narchitectures: [a100-80gb]\nworkloads: [{kind: gemm, m: 1, n: 64, k: 64}]\n"
-        "sweep:\n  workloads.0.m: [%s]\n" % ", ".join(map(str, range(1, 2502)))
+        f"sweep:\n  workloads.0.m: [{', '.join(map(str, range(1, 2502)))}]\n"
     )
     buffer = io.StringIO()
     sweep_scenario(path, tmp_path / "out", console=Console(file=buffer, force_terminal=False, width=100))

@@ -198,7 +198,7 @@ def test_a_full_disk_keeps_every_stored_point(tmp_path: Path) -> None:
     with ResultsStore(path) as store:
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         store._db.execute(f"PRAGMA max_page_count={pages}")  # the file cannot grow: what a full disk does
-        with pytest.raises(UserError, match="cannot write to the sweep store: the disk .* is full"):
+        with pytest.raises(UserError, match=r"cannot write to the sweep store: the disk .* is full"):
             store.add("k1", "p1", {"x": 1}, {"runs": ["x" * 100_000]})
     with ResultsStore(path) as store:
         assert set(store.results()) == {"k0"}
