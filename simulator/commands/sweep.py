@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
             confirmed=args.yes,
         )
     except Terminated:
-        console.print("hetsim: sweep terminated (SIGTERM); the finished points are stored: rerun to resume")
+        print("hetsim: sweep terminated (SIGTERM); the finished points are stored: rerun to resume", file=sys.stderr)
         return EXIT_TERMINATED
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -118,11 +118,13 @@ class LocalProcessExecutor:
                     item = pending.pop(future)
                     yield item, future.result()
         finally:
-            for future in pending:
-                future.cancel()
             if not finished:
+                # no cancel() first: the pool marks every pending future broken once its workers are gone,
+                # and Python 3.11-3.13 raise InvalidStateError in the pool's thread on a cancelled one
                 _terminate_workers(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
+                pool.shutdown(wait=True)
+            else:
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _terminate_workers(pool: ProcessPoolExecutor) -> None:
@@ -169,13 +171,21 @@ class DaskExecutor:
     ``processes=False`` runs a local cluster's workers as threads of this process (tests).
     """
 
-    def __init__(self, scheduler: str | None = None, *, jobs: int | None = None, processes: bool = True) -> None:
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        *,
+        jobs: int | None = None,
+        processes: bool = True,
+        connect_timeout_s: float = 20.0,
+    ) -> None:
         _dask()
         if jobs is not None and jobs < 1:
             raise ValueError(f"jobs(={jobs}) must be >= 1")
         self.scheduler = scheduler
         self.jobs = jobs
         self.processes = processes
+        self.connect_timeout_s = connect_timeout_s
 
     def _connect(self) -> tuple[Any, Any]:
         distributed = _dask()
@@ -188,7 +198,7 @@ class DaskExecutor:
             )
             return distributed.Client(cluster), cluster
         try:
-            return distributed.Client(self.scheduler, timeout="20s"), None
+            return distributed.Client(self.scheduler, timeout=f"{self.connect_timeout_s}s"), None
         except (OSError, TimeoutError) as exc:
             raise UserError(f"--scheduler {self.scheduler}: cannot reach a Dask scheduler there ({exc})") from None
 
