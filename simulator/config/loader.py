@@ -184,11 +184,7 @@ def _read_yaml(path: Path, what: str) -> Any:
     return parse_yaml(text, file=str(path))
 
 
-#: libyaml's C parser where PyYAML was built with it (several times faster), else the pure-Python one.
-_SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _StrictLoader(_SafeLoader):  # type: ignore[misc]
+class _StrictLoader(yaml.SafeLoader):
     """``yaml.SafeLoader`` that rejects a key written twice in one mapping (YAML forbids it; PyYAML keeps the last)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
@@ -202,8 +198,7 @@ class _StrictLoader(_SafeLoader):  # type: ignore[misc]
                 problem = f"key {key!r} appears twice (first on line {first.start_mark.line + 1})"
                 raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
             seen[key] = key_node
-        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
-        return mapping
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_yaml(text: str, *, file: str) -> Any:
