@@ -73,9 +73,8 @@ def run_scenario(
                 [Problem(p.file or spec.file, p.path or where, f"on {arch.name}: {p.message}") for p in exc.problems]
             ) from None
         except TraceFormatError as exc:  # a bad trace file is the user's input, not a bug
-            message = str(exc).replace(f"{exc.path}:{exc.line}: ", "")
             at: tuple[str, ...] = (f"line {exc.line}",) if exc.line > 0 else ()  # line 0: the file as a whole
-            raise UserError([Problem(exc.path, at, message)]) from None
+            raise UserError([Problem(exc.path, at, exc.message)]) from None
         runs.append(run)
     if progress is not None:
         progress(len(pairs), len(pairs), "done")

@@ -9,6 +9,7 @@ Nothing here knows about hardware or SimPy: the simulator decides *how* and *whe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -64,8 +65,10 @@ class TensorRef:
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> TensorRef:
-        """Inverse of :meth:`to_json`."""
-        return TensorRef(str(data["tensor"]), str(data["class"]), int(data["bytes"]))
+        """Inverse of :meth:`to_json`; strict about types (a trace file is user input)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected a tensor object {{tensor, class, bytes}}, got {data!r}")
+        return TensorRef(_text(data, "tensor"), _text(data, "class"), _count(data, "bytes"))
 
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
@@ -101,8 +104,10 @@ class Operator:
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
             raise ValueError(f"operator {self.id} ({self.name}): kind(={self.kind!r}) must be one of {OP_KINDS}")
-        if self.flops < 0:
-            raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be >= 0")
+        if not 0 <= self.flops < math.inf:  # also false for NaN
+            raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be finite and >= 0")
+        if not 0 <= self.tokens < math.inf:
+            raise ValueError(f"operator {self.id} ({self.name}): tokens(={self.tokens}) must be finite and >= 0")
         for dep in self.deps:
             if dep >= self.id:
                 raise ValueError(f"operator {self.id} ({self.name}): dependency {dep} is not an earlier operator")
@@ -153,22 +158,96 @@ class Operator:
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> Operator:
-        """Inverse of :meth:`to_json`. Raises ``KeyError``/``ValueError``/``TypeError`` on bad data."""
+        """Inverse of :meth:`to_json`, strict about types: a trace file is user input.
+
+        Raises ``KeyError`` (a required field is missing) or ``ValueError`` naming the field: a
+        string where a number belongs, a fractional or negative byte count, ``NaN`` FLOPs,
+        ``deps`` that is not a list, a boolean count.
+        """
+        dims = data.get("dims", {})
+        if not isinstance(dims, Mapping):
+            raise ValueError(f"dims: expected an object of name -> whole number, got {dims!r}")
         return Operator(
-            id=int(data["id"]),
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            phase=str(data["phase"]),
-            dtype=str(data.get("dtype", "fp16")),
-            flops=float(data["flops"]),
-            reads=tuple(TensorRef.from_json(t) for t in data.get("reads", ())),
-            writes=tuple(TensorRef.from_json(t) for t in data.get("writes", ())),
-            deps=tuple(int(d) for d in data.get("deps", ())),
-            dims=MappingProxyType({str(k): int(v) for k, v in data.get("dims", {}).items()}),
-            step=int(data.get("step", 0)),
-            tokens=float(data.get("tokens", 0.0)),
-            frees=tuple(str(f) for f in data.get("frees", ())),
+            id=_count(data, "id"),
+            name=_text(data, "name"),
+            kind=_text(data, "kind"),
+            phase=_text(data, "phase"),
+            dtype=_text(data, "dtype", "fp16"),
+            flops=_amount(data, "flops"),
+            reads=_tensors(data, "reads"),
+            writes=_tensors(data, "writes"),
+            deps=tuple(_whole(d, "deps") for d in _list(data, "deps")),
+            dims=MappingProxyType({str(k): _whole(v, f"dims.{k}") for k, v in dims.items()}),
+            step=_count(data, "step", 0),
+            tokens=_amount(data, "tokens", 0.0),
+            frees=tuple(_whole_text(f, "frees") for f in _list(data, "frees")),
         )
+
+
+# Strict field readers for trace files: JSON numbers only (no strings, no booleans), finite, >= 0.
+_MISSING: Any = object()
+
+
+def _get(data: Mapping[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key, default)
+    if value is _MISSING:
+        raise KeyError(key)
+    return value
+
+
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key}: expected a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{key}: expected a whole number, got {value!r}")
+        value = int(value)
+    return value
+
+
+def _count(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> int:
+    value = _whole(_get(data, key, default), key)
+    if value < 0:
+        raise ValueError(f"{key}: expected a whole number >= 0, got {value}")
+    return value
+
+
+def _amount(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> float:
+    value = _get(data, key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{key}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _text(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> str:
+    return _whole_text(_get(data, key, default), key)
+
+
+def _whole_text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
+def _tensors(data: Mapping[str, Any], key: str) -> tuple[TensorRef, ...]:
+    out = []
+    for i, item in enumerate(_list(data, key)):
+        try:
+            out.append(TensorRef.from_json(item))
+        except KeyError as exc:
+            raise ValueError(
+                f"{key}[{i}]: missing the key {exc.args[0]!r} (a tensor is {{tensor, class, bytes}})"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"{key}[{i}]: {exc}") from None
+    return tuple(out)
 
 
 @dataclass(frozen=True)

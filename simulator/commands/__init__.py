@@ -1,15 +1,24 @@
-"""One module per ``hetsim`` subcommand, each with ``register(subparsers)`` and ``run(args) -> int``."""
+"""One module per ``hetsim`` subcommand, each with ``register(subparsers)`` and ``run(args) -> int``.
+
+Command modules import only ``argparse`` at module level (and what ``register`` needs); everything
+heavy (pydantic models, the engine, plotting) is imported inside ``run``, so ``hetsim --help`` and a
+command's ``--help`` start fast.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-
-from simulator.runner import Progress
-
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from simulator.engine.host import EngineProgress, RunProgress
+    from simulator.runner import Progress
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 operator``, ``2 operators``, ``0 architectures`` (``words``: an irregular plural)."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
 def print_progress(console: Console) -> Progress:

@@ -13,7 +13,6 @@ from typing import Any
 from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
 from simulator.config.scenario import workload_from_dict
 from simulator.errors import Problem, UserError
-from workloads.spec import build_trace
 
 
 def register(subparsers: Any) -> None:
@@ -40,12 +39,26 @@ def load_workload(text: str) -> Any:
     return workload_from_dict(data, file=file, base_dir=base_dir)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except (OSError, ValueError):
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
-    """Generate and write the trace."""
+    """Generate and write the trace (to a temporary file renamed into place: the input is never emptied)."""
+    from simulator.commands import plural
     from workloads.io import write_trace
+    from workloads.spec import build_trace
 
     spec = load_workload(args.workload)
+    source = getattr(spec, "path", None)
+    if isinstance(source, str) and _same_file(Path(source), args.out):
+        raise UserError(
+            [Problem(str(args.out), (), "refusing to overwrite the workload's own input file; give another -o")]
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     count = write_trace(build_trace(spec), args.out)
-    print(f"wrote {count} operators to {args.out}")
+    print(f"wrote {plural(count, 'operator')} to {args.out}")
     return 0
