@@ -34,7 +34,9 @@ from simulator.config.loader import (
 from simulator.config.quantities import Dimension
 from simulator.errors import Problem, UserError
 from simulator.units import format_quantity
+from workloads.models import looks_like_file
 from workloads.spec import WorkloadSpec, workload_kinds
+from workloads.suggest import did_you_mean
 
 Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
 #: Outputs written when a scenario does not say.
@@ -96,6 +98,8 @@ class _ScenarioTop(BaseModel):
     @classmethod
     def _name_is_a_folder_name(cls, name: str) -> str:
         """The name becomes the default output folder ``out/<name>``: it must stay inside ``out/``."""
+        if any(ord(c) < 32 for c in name):  # NUL and other control characters: no folder can hold them
+            raise ValueError(f"a name cannot contain control characters (such as NUL), got {name!r}")
         if not name.strip() or name in (".", "..") or "/" in name or "\\" in name:
             raise ValueError(f"expected a name usable as a folder name (no '/', not empty), got {name!r}")
         return name
@@ -166,14 +170,21 @@ def _workload_uncached(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed:
     kind = data["kind"]
     cls = workload_classes().get(kind) if isinstance(kind, str) else None
     if cls is None:
-        problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {data['kind']!r}; kinds: {kinds}"))
+        near = did_you_mean(kind, workload_kinds()) if isinstance(kind, str) else ""
+        problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {kind!r}{near}; kinds: {kinds}"))
         return None
-    if kind == "trace" and isinstance(data.get("path"), str):
-        trace_path = (ctx.base_dir / data["path"]).resolve()
-        if not trace_path.is_file():
-            problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {trace_path}"))
+    # file references resolve against the folder of the file that mentions them, as architecture paths do
+    for key in ("path", "model"):
+        ref = data.get(key)
+        if not isinstance(ref, str) or (key == "model" and not looks_like_file(ref)):
+            continue
+        if "\0" in ref:
+            problems.append(Problem(ctx.file, (*loc, key), f"a file name cannot contain a NUL byte: {ref!r}"))
             return None
-        data["path"] = str(trace_path)
+        data[key] = str((ctx.base_dir / ref).resolve())
+    if kind == "trace" and isinstance(data.get("path"), str) and not Path(data["path"]).is_file():
+        problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {data['path']}"))
+        return None
     if "seed" not in data and "seed" in cls.model_fields:
         data["seed"] = seed
     try:
@@ -289,10 +300,12 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> ScenarioSpec:
     """Read, validate and resolve a scenario file (built-in scenario names also work)."""
-    from simulator.config.loader import builtin_scenarios, find_scenario, suggest
+    from simulator.config.loader import builtin_scenarios, find_scenario, looks_like_path, suggest
 
     found = find_scenario(path, roots)
     if not found.exists():
+        if looks_like_path(str(path)):  # only a bare name means a built-in scenario
+            raise UserError([Problem(str(found), (), "scenario file not found (no such file)")])
         hint = suggest(found.stem, builtin_scenarios(roots))
         raise UserError([Problem(str(found), (), f"scenario not found: no such file nor built-in scenario{hint}")])
     data = read_yaml(found, what="scenario file")

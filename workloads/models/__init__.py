@@ -26,7 +26,12 @@ from typing import Any
 
 import yaml
 
+from workloads.safe_yaml import InputFileError, YAMLBoundError, load_yaml, read_text
+from workloads.suggest import did_you_mean
+
 _BUILTIN_PACKAGE = "workloads.models"
+#: HF config keys that make a model a mixture of experts (Mixtral, Qwen-MoE, DeepSeek, DBRX-style names).
+MOE_KEYS = ("num_local_experts", "num_experts_per_tok", "num_experts", "n_routed_experts", "moe_num_experts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +56,15 @@ class TransformerConfig:
     rotary_dim: int = 0  # 0: RoPE over the whole head_dim
 
     def __post_init__(self) -> None:
-        for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
-                    "vocab_size"):
+        for key in (
+            "hidden_size",
+            "num_layers",
+            "num_heads",
+            "num_kv_heads",
+            "head_dim",
+            "intermediate_size",
+            "vocab_size",
+        ):
             if getattr(self, key) < 1:
                 raise ValueError(f"model {self.name!r}: {key}(={getattr(self, key)}) must be >= 1")
         if self.num_heads % self.num_kv_heads:
@@ -124,6 +136,20 @@ class TransformerConfig:
                 raise ValueError(f"model {name!r}: HF field {key!r} must be a whole number, got {value!r}")
             return value
 
+        moe = [key for key in MOE_KEYS if data.get(key) not in (None, 0, 1, False)]
+        if moe:
+            raise ValueError(
+                f"model {name!r}: {', '.join(moe)} make it a mixture-of-experts model, which hetsim does not model "
+                "yet (it would run as a dense model and mislead); use a dense model"
+            )
+        for key in ("hidden_size", "n_embd"):
+            heads_key = "num_attention_heads" if key == "hidden_size" else "n_head"
+            d, h = data.get(key), data.get(heads_key)
+            explicit_head_dim = key == "hidden_size" and data.get("head_dim")
+            if isinstance(d, int) and isinstance(h, int) and h > 0 and d % h and not explicit_head_dim:
+                raise ValueError(
+                    f"model {name!r}: {heads_key}(={h}) must divide {key}(={d}) (or give head_dim explicitly)"
+                )
         try:
             if data.get("model_type") == "gptj" or "n_embd" in data:
                 d = num("n_embd")
@@ -175,7 +201,19 @@ def builtin_models() -> tuple[str, ...]:
 
 
 def _read_mapping(text: str, source: str) -> dict[str, Any]:
-    data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+    """A model config's mapping from JSON (``.json``) or YAML text; errors name ``source`` and the line."""
+    try:
+        data = json.loads(text) if source.endswith(".json") else load_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model config {source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        label = "YAML refused" if isinstance(exc, YAMLBoundError) else "YAML syntax error"
+        raise ValueError(f"model config {where}: {label}: {what}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"model config {source}: YAML error: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"model config {source}: expected a mapping of HF config fields")
     return data
@@ -198,9 +236,21 @@ def load_model(model: str | dict[str, Any] | TransformerConfig) -> TransformerCo
     if model in names:
         return _builtin(model)
     path = Path(model)
-    if path.is_file():
-        return TransformerConfig.from_hf(_read_mapping(path.read_text(), str(path)), path.stem)
-    raise ValueError(f"model(={model!r}) is neither a built-in model {names} nor an existing config file")
+    if looks_like_file(model) or path.exists():
+        try:
+            text = read_text(path, what="model config file")
+        except InputFileError as exc:
+            raise ValueError(f"model config {exc}") from None
+        return TransformerConfig.from_hf(_read_mapping(text, str(path)), path.stem)
+    raise ValueError(
+        f"unknown model {model!r}{did_you_mean(model, names)}; built-in models: {', '.join(names)}; "
+        "or give a path to a HF config.json (or .yaml)"
+    )
+
+
+def looks_like_file(model: str) -> bool:
+    """Whether a ``model:`` string names a config file rather than a built-in model."""
+    return model.endswith((".json", ".yaml", ".yml")) or "/" in model or "\\" in model
 
 
 __all__ = ["TransformerConfig", "builtin_models", "load_model"]
