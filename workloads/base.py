@@ -9,10 +9,10 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
-#: Default bound on a workload's estimated operator count (``max_operators``): about an hour of
-#: simulation at the engine's measured ~35k operators/s (docs/benchmarks.md), far beyond every
-#: shipped scenario (the largest, a 7B 2,000-token decode, is ~1M operators).
-MAX_OPERATORS = 100_000_000
+#: Default bound on a workload's estimated operator count (``max_operators``): about eight hours of
+#: simulation at the engine's measured ~35k operators/s on one core (docs/benchmarks.md), beyond
+#: every shipped scenario and a million-token generation with a 7B model (~0.5 G operators).
+MAX_OPERATORS = 1_000_000_000
 
 
 class WorkloadInputError(ValueError):

@@ -90,9 +90,9 @@ class BoundedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
-                mark = self.peek_event().start_mark
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
                 raise YAMLBoundError(None, None, f"nesting deeper than {MAX_DEPTH} levels", mark)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
@@ -101,7 +101,7 @@ class BoundedLoader(yaml.SafeLoader):
         node = super().get_single_node()
         if node is not None:
             check_node_graph(node)
-        return node  # type: ignore[no-any-return]
+        return node
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         """Reject a key written twice in one mapping (merge keys ``<<`` may still override)."""

@@ -201,8 +201,8 @@ def _whole(value: Any, key: str) -> int:
     if isinstance(value, float):
         if not value.is_integer():
             raise ValueError(f"{key}: expected a whole number, got {value!r}")
-        value = int(value)
-    return value
+        return int(value)
+    return int(value)
 
 
 def _count(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> int:

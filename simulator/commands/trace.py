@@ -10,16 +10,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
-from simulator.config.scenario import workload_from_dict
 from simulator.errors import Problem, UserError
 
 
 def register(subparsers: Any) -> None:
     """Add the ``trace`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "trace", help="write a workload's operator trace to a file", description=__doc__
-    )
+    from simulator.cli import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("trace", help=COMMANDS["trace"], **describe(__doc__))
     parser.add_argument("workload", help="YAML file with one workload mapping, or inline YAML")
     parser.add_argument("-o", "--out", type=Path, required=True, help="trace file (.jsonl or .jsonl.gz)")
     parser.set_defaults(handler=run)
@@ -27,6 +25,9 @@ def register(subparsers: Any) -> None:
 
 def load_workload(text: str) -> Any:
     """A validated workload spec from a file path or inline YAML."""
+    from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
+    from simulator.config.scenario import workload_from_dict
+
     path = Path(text)
     if path.suffix in YAML_SUFFIXES or path.is_file():
         data, file, base_dir = read_yaml(path, what="workload file"), str(path), path.resolve().parent

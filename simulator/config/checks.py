@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-import networkx as nx
-
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
+from simulator.config.topology import link_problems, unreachable
 from simulator.errors import Problem
 from workloads.trace import OP_KINDS
 
@@ -33,7 +32,6 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
         add(("compute_units", both), f"name {both!r} is used by both a compute unit and a memory; names must be unique")
     if not units:
         add(("compute_units",), "an architecture needs at least one compute unit")
-    nodes = units | memories
 
     for name, mem in spec.memories.items():
         if mem.bandwidth_bytes_per_s == 0:  # the engine shares each memory's bandwidth among flows: it must be > 0
@@ -49,27 +47,27 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
                 add(
                     ("compute_units", unit_name, "ops", i), f"unknown operator kind {kind!r}; kinds: {_names(OP_KINDS)}"
                 )
+    for path, message in link_problems(spec):
+        add(path, message)
     for i, link in enumerate(spec.links):
-        for j, end in enumerate(link.between):
-            if end not in nodes:
-                add(("links", i, "between", j), f"unknown endpoint {end!r}; units and memories: {_names(nodes)}")
-        if link.between[0] == link.between[1]:
-            add(("links", i, "between"), "a link needs two different endpoints")
         if link.bandwidth_bytes_per_s == 0:
             add(("links", i, "bandwidth"), "must be greater than 0, such as '25 GB/s'")
     problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping")))
-
-    graph: nx.Graph[str] = nx.Graph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(link.between for link in spec.links if set(link.between) <= nodes)
-    for unit_name in sorted(units):
-        for tensor_class, memory in sorted(spec.placement.items()):
-            if memory in memories and not nx.has_path(graph, unit_name, memory):
-                add(
-                    ("placement", tensor_class),
-                    f"memory {memory!r} cannot be reached from compute unit {unit_name!r} over the links; "
-                    "add a link path between them",
-                )
+    # one problem per memory (not per tensor class and unit): the fix is one link
+    cut: dict[str, tuple[list[str], list[str]]] = {}
+    for cls, memory, cut_unit in unreachable(spec):
+        classes, units_cut = cut.setdefault(memory, ([], []))
+        if cls not in classes:
+            classes.append(cls)
+        if cut_unit not in units_cut:
+            units_cut.append(cut_unit)
+    for memory, (classes, units_cut) in cut.items():
+        add(
+            ("placement", classes[0]),
+            f"memory {memory!r} (home of {', '.join(classes)}) cannot be reached from compute unit(s) "
+            f"{', '.join(units_cut)}: routes pass through memories only, never through another compute unit; "
+            "add a link from each such unit to a memory on the way",
+        )
     return problems
 
 

@@ -3,7 +3,8 @@
 Links are bidirectional with their bandwidth in each direction. A route from a memory to a unit
 (or back) is the path with the fewest hops that passes only through memories (never through
 another compute unit); ties are broken by comparing the node-name sequences, so routes are
-deterministic. Each route lists the flow-network *resources* it occupies: the source memory's
+deterministic. Link validity and routes follow :mod:`simulator.config.topology`, the rules
+validation also applies. Each route lists the flow-network *resources* it occupies: the source memory's
 port, each directed link, the ports of memories passed through, and the destination memory's port.
 A memory port's capacity is its sustained bandwidth (bandwidth × efficiency), shared by reads and
 writes; a directed link's capacity is the link's bandwidth.
@@ -17,7 +18,8 @@ from itertools import pairwise
 import networkx as nx
 
 from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, MemorySpec
-from simulator.errors import UserError, user_error
+from simulator.config.topology import adjacency, link_problems, route_nodes
+from simulator.errors import Problem, UserError, user_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,21 +65,15 @@ class System:
             self._port[name] = len(self.resource_names)
             self.resource_names.append(f"{name}.port")
             self.capacities.append(mem.sustained_bandwidth_bytes_per_s)
-        problems = []
+        problems = link_problems(arch)  # the same link rules as validation
+        if problems:
+            raise UserError([Problem(None, path, message) for path, message in problems])
         links = []
-        for i, link in enumerate(arch.links):
+        for link in arch.links:
             a, b = link.between
-            bad = [n for n in (a, b) if n not in self.graph]
-            if bad:
-                problems.append((i, f"link endpoint(s) {bad} are neither a compute unit nor a memory"))
-                continue
-            if a == b or self.graph.has_edge(a, b):
-                problems.append((i, f"link {a}-{b} is a self-loop or duplicates another link"))
-                continue
             self.graph.add_edge(a, b, spec=link, name=f"{a}-{b}")
             links.append((a, b))
-        if problems:
-            raise UserError("; ".join(f"links[{i}]: {msg}" for i, msg in problems))
+        self._adjacency = adjacency(arch)
         self._link: dict[tuple[str, str], int] = {}
         for a, b in sorted(links + [(b, a) for a, b in links]):
             self._link[(a, b)] = len(self.resource_names)
@@ -90,17 +86,15 @@ class System:
         return self._port[memory]
 
     def _path(self, memory: str, unit: str) -> tuple[str, ...]:
-        allowed = [n for n in self.graph if n == unit or n in self.memories]
-        sub = self.graph.subgraph(allowed)
-        try:
-            paths = [tuple(p) for p in nx.all_shortest_paths(sub, memory, unit)]
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
+        # the one routing rule, shared with validation (simulator.config.topology)
+        nodes = route_nodes(self._adjacency, self.memories, memory, unit)
+        if nodes is None:
             raise user_error(
                 None,
                 ("links",),
                 f"memory '{memory}' is unreachable from compute unit '{unit}' (no path of links through memories only)",
-            ) from None
-        return min(paths)
+            )
+        return nodes
 
     def route(self, src: str, dst: str) -> Route:
         """Route from a memory to a unit (a read) or from a unit to a memory (a write); cached."""

@@ -1,0 +1,100 @@
+"""Topology rules of an architecture, in one place: which links are valid and which routes exist.
+
+Used by validation (:mod:`simulator.config.checks`, so ``hetsim validate`` and the loading step of
+``hetsim run``) and by the hardware model (:class:`simulator.hardware.system.System`, which routes
+every flow), so the two can never disagree about an architecture again (they once did: validation
+accepted paths through any node, routing only through memories).
+
+The rules:
+
+* a link joins two different known nodes (compute units or memories), and at most one link joins
+  any two nodes (links are bidirectional);
+* a route between a memory and a compute unit has the fewest links among the paths that pass only
+  through memories (never through another compute unit: a unit does not forward traffic); ties
+  are broken by comparing the node-name sequences, so routes are deterministic.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Mapping
+
+from simulator.config.architecture import ArchitectureSpec
+
+Loc = tuple[str | int, ...]
+
+
+def link_problems(spec: ArchitectureSpec) -> list[tuple[Loc, str]]:
+    """(key path, message) for every link that names an unknown node, joins a node to itself, or repeats a link."""
+    nodes = set(spec.compute_units) | set(spec.memories)
+    problems: list[tuple[Loc, str]] = []
+    seen: dict[frozenset[str], int] = {}
+    for i, link in enumerate(spec.links):
+        a, b = link.between
+        bad = False
+        for j, end in enumerate(link.between):
+            if end not in nodes:
+                names = ", ".join(sorted(nodes)) or "(none)"
+                problems.append((("links", i, "between", j), f"unknown endpoint {end!r}; units and memories: {names}"))
+                bad = True
+        if a == b:
+            problems.append((("links", i, "between"), "a link needs two different endpoints"))
+            bad = True
+        pair = frozenset((a, b))
+        if not bad and pair in seen:
+            problems.append(
+                (("links", i, "between"), f"duplicates links[{seen[pair]}] ({a}-{b}); links are bidirectional")
+            )
+        seen.setdefault(pair, i)
+    return problems
+
+
+def adjacency(spec: ArchitectureSpec) -> dict[str, set[str]]:
+    """Node → neighbours over the valid links (unknown endpoints and self-loops left out)."""
+    adj: dict[str, set[str]] = {name: set() for name in (*spec.compute_units, *spec.memories)}
+    for link in spec.links:
+        a, b = link.between
+        if a != b and a in adj and b in adj:
+            adj[a].add(b)
+            adj[b].add(a)
+    return adj
+
+
+def route_nodes(
+    adj: Mapping[str, Iterable[str]], memories: Iterable[str], memory: str, unit: str
+) -> tuple[str, ...] | None:
+    """The route from ``memory`` to ``unit`` (nodes in order), or ``None`` when there is none.
+
+    Fewest links through memories only; among equally short routes, the smallest node-name sequence.
+    """
+    allowed = set(memories) | {unit}
+    if memory not in adj or unit not in adj or memory not in allowed:
+        return None
+    # distances to the unit over allowed nodes, then a greedy walk from the memory: picking the
+    # smallest next node on a shortest route at each step gives the smallest sequence
+    dist = {unit: 0}
+    queue = deque([unit])
+    while queue:
+        node = queue.popleft()
+        for nxt in adj[node]:
+            if nxt in allowed and nxt not in dist:
+                dist[nxt] = dist[node] + 1
+                queue.append(nxt)
+    if memory not in dist:
+        return None
+    path = [memory]
+    while path[-1] != unit:
+        here = path[-1]
+        path.append(min(n for n in adj[here] if dist.get(n) == dist[here] - 1))
+    return tuple(path)
+
+
+def unreachable(spec: ArchitectureSpec) -> list[tuple[str, str, str]]:
+    """(tensor class, memory, unit) for every placement memory some compute unit has no route to."""
+    adj = adjacency(spec)
+    out = []
+    for unit in sorted(spec.compute_units):
+        for tensor_class, memory in sorted(spec.placement.items()):
+            if memory in spec.memories and route_nodes(adj, spec.memories, memory, unit) is None:
+                out.append((str(tensor_class), memory, unit))
+    return out
