@@ -1,11 +1,11 @@
 """The ``hetsim`` command line: a thin argparse layer over the Python API.
 
 Each subcommand is a module in :mod:`simulator.commands` with ``register(subparsers)`` and
-``run(args) -> int``; adding one is a module plus one line in :data:`COMMANDS`. A
+``run(args) -> int``; adding one is a module plus one line in :data:`simulator.commands.COMMANDS`. A
 :class:`~simulator.errors.UserError` becomes a one-paragraph message on stderr and exit code 2.
 
 Start-up is kept in proportion to the command: only the chosen command's module is imported (the
-others are listed from :data:`COMMANDS`), and command modules import their heavy dependencies
+others are listed from ``COMMANDS``), and command modules import their heavy dependencies
 (pydantic models, the engine, plotting) inside ``run``. ``hetsim --help`` imports none of them.
 """
 
@@ -13,41 +13,16 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import re
 import sys
 from collections.abc import Sequence
-from typing import Any
-
-#: Subcommand → one-line help, in ``--help`` order (each module's ``register`` uses the same line).
-COMMANDS: dict[str, str] = {
-    "run": "run a scenario and write its results",
-    "validate": "check YAML files (architecture, scenario, runtime)",
-    "list": "list built-in names",
-    "schema": "write JSON Schema for the YAML files",
-    "trace": "write a workload's operator trace to a file",
-    "compare": "compare a scenario's runs side by side (table, ratios, plots)",
-    "sweep": "run a scenario's sweep (resumable), with a Pareto front",
-    "fidelity": "compare predictions with published hardware measurements",
-}
 
 EXIT_USER_ERROR = 2
-
-_ROLE = re.compile(r":[a-z]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")  # :class:`~simulator.errors.UserError` -> UserError
-
-
-def plain_text(doc: str | None) -> str:
-    """A module docstring as terminal text: reST roles and ``literal`` markup removed, paragraphs kept."""
-    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if m.group(0).count("~") else m.group(1), doc or "")
-    return text.replace("``", "").strip()
-
-
-def describe(doc: str | None) -> dict[str, Any]:
-    """``add_parser`` keyword arguments showing ``doc`` as plain text with its paragraphs and lists."""
-    return {"description": plain_text(doc), "formatter_class": argparse.RawDescriptionHelpFormatter}
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line (the first argument that is not an option)."""
+    from simulator.commands import COMMANDS
+
     for arg in argv:
         if not arg.startswith("-"):
             return arg if arg in COMMANDS else None
@@ -59,6 +34,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     ``argv=None`` registers every command fully (tests, documentation).
     """
+    from simulator.commands import COMMANDS, plain_text
     from simulator.version import __version__
 
     parser = argparse.ArgumentParser(

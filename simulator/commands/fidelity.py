@@ -14,7 +14,7 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``fidelity`` subcommand."""
-    from simulator.cli import COMMANDS, describe
+    from simulator.commands import COMMANDS, describe
 
     parser: argparse.ArgumentParser = subparsers.add_parser("fidelity", help=COMMANDS["fidelity"], **describe(__doc__))
     parser.add_argument("-o", "--out", type=Path, default=Path("out/fidelity"), help="output folder")

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
 
 def register(subparsers: Any) -> None:
     """Add the ``list`` subcommand."""
-    from simulator.cli import COMMANDS, describe
+    from simulator.commands import COMMANDS, describe
 
     parser: argparse.ArgumentParser = subparsers.add_parser("list", help=COMMANDS["list"], **describe(__doc__))
     parser.set_defaults(handler=run)

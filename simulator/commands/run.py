@@ -16,7 +16,7 @@ from typing import Any
 
 def register(subparsers: Any) -> None:
     """Add the ``run`` subcommand."""
-    from simulator.cli import COMMANDS, describe
+    from simulator.commands import COMMANDS, describe
 
     parser: argparse.ArgumentParser = subparsers.add_parser("run", help=COMMANDS["run"], **describe(__doc__))
     parser.add_argument("scenario", help="scenario YAML file (or the name of a built-in scenario)")

@@ -28,7 +28,7 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 def register(subparsers: Any) -> None:
     """Add the ``schema`` subcommand."""
-    from simulator.cli import COMMANDS, describe
+    from simulator.commands import COMMANDS, describe
 
     parser: argparse.ArgumentParser = subparsers.add_parser("schema", help=COMMANDS["schema"], **describe(__doc__))
     parser.add_argument("-o", "--out", type=Path, default=None, help="folder for the *.schema.json files")

@@ -15,7 +15,7 @@ from simulator.errors import Problem, UserError
 
 def register(subparsers: Any) -> None:
     """Add the ``trace`` subcommand."""
-    from simulator.cli import COMMANDS, describe
+    from simulator.commands import COMMANDS, describe
 
     parser: argparse.ArgumentParser = subparsers.add_parser("trace", help=COMMANDS["trace"], **describe(__doc__))
     parser.add_argument("workload", help="YAML file with one workload mapping, or inline YAML")
