@@ -16,13 +16,13 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from simulator.commands import COMMANDS, plain_text
+
 EXIT_USER_ERROR = 2
 
 
 def _command_of(argv: Sequence[str]) -> str | None:
     """The subcommand named on the command line (the first argument that is not an option)."""
-    from simulator.commands import COMMANDS
-
     for arg in argv:
         if not arg.startswith("-"):
             return arg if arg in COMMANDS else None
@@ -34,7 +34,6 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     ``argv=None`` registers every command fully (tests, documentation).
     """
-    from simulator.commands import COMMANDS, plain_text
     from simulator.version import __version__
 
     parser = argparse.ArgumentParser(

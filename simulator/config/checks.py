@@ -53,22 +53,32 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
         if link.bandwidth_bytes_per_s == 0:
             add(("links", i, "bandwidth"), "must be greater than 0, such as '25 GB/s'")
     problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping")))
-    # one problem per memory (not per tensor class and unit): the fix is one link
+    problems.extend(reachability_problems(spec, file=file, prefix=prefix))
+    return problems
+
+
+def reachability_problems(
+    spec: ArchitectureSpec, overrides: Mapping[str, str] | None = None, *, file: str | None = None, prefix: Loc = ()
+) -> list[Problem]:
+    """Placement memories a usable unit cannot reach (:mod:`simulator.config.topology`), one problem per memory."""
     cut: dict[str, tuple[list[str], list[str]]] = {}
-    for cls, memory, cut_unit in unreachable(spec):
+    for cls, memory, cut_unit in unreachable(spec, overrides):
         classes, units_cut = cut.setdefault(memory, ([], []))
         if cls not in classes:
             classes.append(cls)
         if cut_unit not in units_cut:
             units_cut.append(cut_unit)
-    for memory, (classes, units_cut) in cut.items():
-        add(
-            ("placement", classes[0]),
+    return [
+        Problem(
+            file,
+            (*prefix, "placement", classes[0]),
             f"memory {memory!r} (home of {', '.join(classes)}) cannot be reached from compute unit(s) "
-            f"{', '.join(units_cut)}: routes pass through memories only, never through another compute unit; "
-            "add a link from each such unit to a memory on the way",
+            f"{', '.join(units_cut)}{' (as the scenario maps operators)' if overrides else ''}: routes pass through "
+            "memories only, never through another compute unit; add a link from each such unit to a memory on the "
+            "way, or map no operator to it",
         )
-    return problems
+        for memory, (classes, units_cut) in cut.items()
+    ]
 
 
 def check_mapping(

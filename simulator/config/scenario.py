@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
-from simulator.config.checks import check_mapping
+from simulator.config.checks import check_mapping, reachability_problems
 from simulator.config.loader import (
     _architecture,
     _Ctx,
@@ -33,7 +33,7 @@ from simulator.config.loader import (
 )
 from simulator.config.quantities import Dimension
 from simulator.errors import Problem, UserError
-from simulator.units import format_quantity
+from simulator.units import format_exact
 from workloads.models import looks_like_file
 from workloads.spec import WorkloadSpec, workload_kinds
 from workloads.suggest import did_you_mean
@@ -255,7 +255,13 @@ def scenario_from_dict(
 
     if top is not None:
         for arch in architectures:
-            problems.extend(check_mapping(top.mapping, arch, file=file, prefix=("mapping",)))
+            found = check_mapping(top.mapping, arch, file=file, prefix=("mapping",))
+            if not found and top.mapping:  # units the scenario's rules select must reach the placement memories
+                found = [
+                    Problem(file, ("mapping",), f"on {arch.name}: {p.message}")
+                    for p in reachability_problems(arch, top.mapping)
+                ]
+            problems.extend(found)
         for path, values in top.sweep.items():
             if not values:
                 problems.append(Problem(file, ("sweep", path), "expected a non-empty list of values"))
@@ -334,7 +340,7 @@ def _dimension(annotation: Any) -> str | None:
 
 def _with_unit(value: Any, dim: str) -> Any:
     if isinstance(value, float | int) and not isinstance(value, bool):
-        return 0 if value == 0 else format_quantity(float(value), dim, digits=12)
+        return 0 if value == 0 else format_exact(float(value), dim)  # loads back bit-identical
     return value
 
 

@@ -11,7 +11,9 @@ The rules:
   any two nodes (links are bidirectional);
 * a route between a memory and a compute unit has the fewest links among the paths that pass only
   through memories (never through another compute unit: a unit does not forward traffic); ties
-  are broken by comparing the node-name sequences, so routes are deterministic.
+  are broken by comparing the node-name sequences, so routes are deterministic;
+* every compute unit the mapping rules can select (:func:`usable_units`) has a route to every
+  memory a tensor class is placed in.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections import deque
 from collections.abc import Iterable, Mapping
 
 from simulator.config.architecture import ArchitectureSpec
+from workloads.trace import OP_KINDS
 
 Loc = tuple[str | int, ...]
 
@@ -89,11 +92,29 @@ def route_nodes(
     return tuple(path)
 
 
-def unreachable(spec: ArchitectureSpec) -> list[tuple[str, str, str]]:
-    """(tensor class, memory, unit) for every placement memory some compute unit has no route to."""
+def usable_units(spec: ArchitectureSpec, overrides: Mapping[str, str] | None = None) -> list[str]:
+    """Compute units the mapping rules can give an operator to (architecture rules, then ``overrides``).
+
+    A kind's rule is its own, else ``'*'``, else ``auto``; ``auto`` may pick any unit whose ``ops``
+    allow the kind. A unit no rule can select never runs anything, so it needs no routes (the
+    Ultra96's processing system, whose operators are all pinned to the fabric).
+    """
+    rules = {**spec.mapping, **(overrides or {})}
+    usable: set[str] = set()
+    for kind in OP_KINDS:
+        rule = rules.get(kind, rules.get("*", "auto"))
+        if rule == "auto":
+            usable.update(n for n, u in spec.compute_units.items() if u.ops is None or kind in u.ops)
+        elif rule in spec.compute_units:
+            usable.add(rule)
+    return sorted(usable)
+
+
+def unreachable(spec: ArchitectureSpec, overrides: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(tensor class, memory, unit) for every placement memory a usable compute unit has no route to."""
     adj = adjacency(spec)
     out = []
-    for unit in sorted(spec.compute_units):
+    for unit in usable_units(spec, overrides):
         for tensor_class, memory in sorted(spec.placement.items()):
             if memory in spec.memories and route_nodes(adj, spec.memories, memory, unit) is None:
                 out.append((str(tensor_class), memory, unit))
