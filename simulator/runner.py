@@ -60,9 +60,10 @@ def run_scenario(
     """Run every architecture × workload of ``spec`` and collect the results in order.
 
     ``progress`` hears of each run as it begins; ``run_progress`` of the progress inside each run
-    (:func:`simulator.engine.simulate`'s ``progress``). A pair that fails with a user error (an operator no unit can run, a capacity overflow, a bad trace
-    line) raises it, unless ``failures`` is given: then the failure (with how to fix it) is appended
-    there and the other pairs still run, so finished runs are never thrown away.
+    (:func:`simulator.engine.simulate`'s ``progress``). A pair that fails with a user error (an
+    operator no unit can run, a capacity overflow, a bad trace line) raises it, unless ``failures``
+    is given: then the failure (with how to fix it) is appended there and the other pairs still
+    run, so finished runs are never thrown away.
     """
     from simulator.engine import simulate
     from simulator.preflight import fix_for
