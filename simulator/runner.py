@@ -8,6 +8,7 @@ plots and a timeline when the scenario's ``outputs`` ask for them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,8 +128,15 @@ def write_results(
     written: list[Path] = []
 
     def save(name: str, text: str) -> None:
+        # a temporary file renamed over the target: a symlink planted in the output folder is replaced,
+        # never written through (it could point at any file of the user's)
         path = out / name
-        path.write_text(text, encoding="utf-8")
+        tmp = out / f".{name}.{os.getpid()}.tmp"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(path)
 
     if "json" in outputs:

@@ -125,3 +125,21 @@ def test_operator_rejects_nan_and_negative_tokens() -> None:
         Operator(id=0, name="a", kind="norm", phase="p", flops=float("nan"))
     with pytest.raises(ValueError, match="tokens"):
         Operator(id=0, name="a", kind="sample", phase="p", flops=1.0, tokens=-1.0)
+
+
+def test_results_replace_symlinks_in_the_output_folder(tmp_path: Path) -> None:
+    """A link planted in the output folder is replaced by the result file; the file it pointed at is untouched."""
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("name: s\narchitectures: [a100-80gb]\nworkloads: [{kind: gemm, M: 4, N: 4, K: 4}]\n")
+    outside = tmp_path / "precious.txt"
+    outside.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    for name in ("results.json", "results.csv", "scenario.resolved.yaml"):
+        (out / name).symlink_to(outside)
+    from simulator.cli import main
+
+    assert main(["run", str(scenario), "-o", str(out), "-q"]) == 0
+    assert outside.read_text() == "precious"
+    assert not any((out / name).is_symlink() for name in ("results.json", "results.csv", "scenario.resolved.yaml"))
+    assert not list(out.glob(".*.tmp"))
