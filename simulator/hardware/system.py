@@ -15,9 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-import networkx as nx
-
-from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, MemorySpec
+from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, LinkSpec, MemorySpec
 from simulator.config.topology import adjacency, link_problems, route_nodes
 from simulator.errors import Problem, UserError, user_error
 
@@ -52,11 +50,6 @@ class System:
         clash = sorted(set(self.units) & set(self.memories))
         if clash:
             raise user_error(None, ("compute_units",), f"names used both by a unit and a memory: {clash}")
-        self.graph: nx.Graph = nx.Graph()
-        for name in self.units:
-            self.graph.add_node(name, kind="unit")
-        for name in self.memories:
-            self.graph.add_node(name, kind="memory")
         #: flow-network resources: memory ports (sorted) then directed links (sorted)
         self.resource_names: list[str] = []
         self.capacities: list[float] = []
@@ -68,17 +61,19 @@ class System:
         problems = link_problems(arch)  # the same link rules as validation
         if problems:
             raise UserError([Problem(None, path, message) for path, message in problems])
+        #: (a, b) in both directions -> (the link, its name as written "a-b")
+        self.edges: dict[tuple[str, str], tuple[LinkSpec, str]] = {}
         links = []
         for link in arch.links:
             a, b = link.between
-            self.graph.add_edge(a, b, spec=link, name=f"{a}-{b}")
+            self.edges[(a, b)] = self.edges[(b, a)] = (link, f"{a}-{b}")
             links.append((a, b))
         self._adjacency = adjacency(arch)
         self._link: dict[tuple[str, str], int] = {}
         for a, b in sorted(links + [(b, a) for a, b in links]):
             self._link[(a, b)] = len(self.resource_names)
             self.resource_names.append(f"{a}->{b}")
-            self.capacities.append(self.graph.edges[a, b]["spec"].bandwidth_bytes_per_s)
+            self.capacities.append(self.edges[(a, b)][0].bandwidth_bytes_per_s)
         self._routes: dict[tuple[str, str], Route] = {}
 
     def port(self, memory: str) -> int:
@@ -116,11 +111,10 @@ class System:
         links: list[tuple[str, float]] = []
         for a, b in pairwise(nodes):
             resources.append(self._link[(a, b)])
-            edge = self.graph.edges[a, b]
-            spec = edge["spec"]
+            spec, name = self.edges[(a, b)]
             latency += spec.latency_s
             energy += spec.energy_j_per_byte
-            links.append((edge["name"], spec.energy_j_per_byte))
+            links.append((name, spec.energy_j_per_byte))
             if b in self.memories:
                 resources.append(self._port[b])
         route = Route(nodes, tuple(resources), latency, energy, tuple(links))
