@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# the test tools (pytest, hypothesis, ruff, mypy, ...) only for the targets that need them: `make demo` installs hetsim alone
+TEST_STAMP := $(VENV)/.installed-test
 OUT    ?= out
 
 .PHONY: demo test check lint bench fidelity crosscheck docs clean
@@ -11,8 +13,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "hetsim needs Python 3.11+"'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e .
 	touch $(STAMP)
+
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(TEST_STAMP)
 
 demo: $(STAMP)  ## run the flagship scenario and write a report to $(OUT)/demo
 	$(BIN)/hetsim run scenarios/flagship.yaml -o $(OUT)/demo
@@ -23,7 +29,7 @@ test: lint  ## lint, strict type checking and the whole test suite (what CI runs
 check: lint  ## the edit-test loop (< 2 min): lint + every test not marked slow or fidelity
 	$(BIN)/python -m pytest -q -m 'not slow and not fidelity'
 
-lint: $(STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
+lint: $(TEST_STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
 	$(BIN)/ruff check simulator workloads tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache

@@ -37,13 +37,21 @@ class Problem:
 
 
 class UserError(Exception):
-    """A mistake in the user's input (YAML, trace file, CLI argument): reported without a traceback."""
+    """A mistake in the user's input (YAML, trace file, CLI argument): reported without a traceback.
+
+    ``args`` is ``(problems,)``, so ``type(e)(*e.args)`` rebuilds an equal error: SimPy re-creates a
+    failed process's exception that way when it crosses the event loop, and a subclass whose
+    constructor took other arguments would turn a clear message into a ``TypeError`` traceback.
+    """
 
     def __init__(self, problems: Iterable[Problem] | str) -> None:
         if isinstance(problems, str):
             problems = [Problem(None, (), problems)]
         self.problems: tuple[Problem, ...] = tuple(problems)
-        super().__init__(self.render())
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        return self.render()
 
     def render(self) -> str:
         """All problems, one per line (a user fixes them in one pass, as ZigZag's validator allows)."""

@@ -8,7 +8,9 @@ plots and a timeline when the scenario's ``outputs`` ask for them).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,6 +21,7 @@ from simulator.errors import Problem, UserError
 from simulator.metrics.result import RunResult, ScenarioResult
 from simulator.report.writers import results_csv, results_json
 from simulator.version import __version__
+from workloads.base import WorkloadInputError
 from workloads.io import TraceFormatError
 from workloads.spec import build_trace
 
@@ -34,23 +37,40 @@ def hetsim_version() -> str:
     return __version__
 
 
+@dataclass(frozen=True)
+class RunFailure:
+    """One (architecture, workload) pair that could not run: what went wrong, and how to fix it."""
+
+    architecture: str
+    workload: str
+    error: UserError
+    fix: str
+
+    def render(self) -> str:
+        """``architecture · workload: problem(s)`` and the fix, for the terminal."""
+        return f"{self.architecture} · {self.workload}: {self.error.render()}\n  fix: {self.fix}"
+
+
 def run_scenario(
-    spec: ScenarioSpec, *, progress: Progress | None = None, run_progress: EngineProgress | None = None
+    spec: ScenarioSpec,
+    *,
+    progress: Progress | None = None,
+    run_progress: EngineProgress | None = None,
+    failures: list[RunFailure] | None = None,
 ) -> ScenarioResult:
     """Run every architecture × workload of ``spec`` and collect the results in order.
 
     ``progress`` hears of each run as it begins; ``run_progress`` of the progress inside each run
-    (:func:`simulator.engine.simulate`'s ``progress``).
+    (:func:`simulator.engine.simulate`'s ``progress``). A pair that fails with a user error (an
+    operator no unit can run, a capacity overflow, a bad trace line) raises it, unless ``failures``
+    is given: then the failure (with how to fix it) is appended there and the other pairs still
+    run, so finished runs are never thrown away.
     """
     from simulator.engine import simulate
+    from simulator.preflight import fix_for
+    from simulator.preflight import pairs as scenario_pairs
 
-    on = spec.on or (None,) * len(spec.workloads)
-    pairs = [
-        (arch, index, workload)
-        for arch in spec.architectures
-        for index, (workload, where) in enumerate(zip(spec.workloads, on, strict=True))
-        if where is None or arch.name in where
-    ]
+    pairs = list(scenario_pairs(spec))
     timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
     runs: list[RunResult] = []
     for done, (arch, index, workload) in enumerate(pairs):
@@ -69,14 +89,20 @@ def run_scenario(
             )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)
-            raise type(exc)(
+            error = type(exc)(
                 [Problem(p.file or spec.file, p.path or where, f"on {arch.name}: {p.message}") for p in exc.problems]
-            ) from None
+            )
         except TraceFormatError as exc:  # a bad trace file is the user's input, not a bug
-            message = str(exc).replace(f"{exc.path}:{exc.line}: ", "")
             at: tuple[str, ...] = (f"line {exc.line}",) if exc.line > 0 else ()  # line 0: the file as a whole
-            raise UserError([Problem(exc.path, at, message)]) from None
-        runs.append(run)
+            error = UserError([Problem(exc.path, at, exc.message)])
+        except WorkloadInputError as exc:  # e.g. an ONNX graph this importer cannot read
+            error = UserError([Problem(spec.file, ("workloads", index), str(exc))])
+        else:
+            runs.append(run)
+            continue
+        if failures is None:
+            raise error from None
+        failures.append(RunFailure(arch.name, workload.label, error, fix_for(error, arch, workload, spec.mapping)))
     if progress is not None:
         progress(len(pairs), len(pairs), "done")
     return ScenarioResult(scenario=spec.name, runs=tuple(runs), resolved=spec.resolved, hetsim_version=hetsim_version())
@@ -102,8 +128,15 @@ def write_results(
     written: list[Path] = []
 
     def save(name: str, text: str) -> None:
+        # a temporary file renamed over the target: a symlink planted in the output folder is replaced,
+        # never written through (it could point at any file of the user's)
         path = out / name
-        path.write_text(text, encoding="utf-8")
+        tmp = out / f".{name}.{os.getpid()}.tmp"
+        try:
+            tmp.write_text(text, encoding="utf-8")
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
         written.append(path)
 
     if "json" in outputs:

@@ -152,10 +152,42 @@ _FORMAT_UNITS: Mapping[str, tuple[str, tuple[tuple[float, str], ...]]] = {
 
 
 def format_quantity(value: float, dimension: str, digits: int = 4) -> str:
-    """Render an SI value with a readable prefix; the output parses back with :func:`parse_quantity`."""
+    """Render an SI value with a readable prefix and ``digits`` significant digits (for display).
+
+    The output parses back with :func:`parse_quantity`, to ``digits`` digits; files that must load
+    back to the same floats use :func:`format_exact`.
+    """
     unit, scales = _FORMAT_UNITS[dimension]
     for scale, prefix in scales:
         if abs(value) >= scale:
             return f"{value / scale:.{digits}g} {prefix}{unit}"
     scale, prefix = scales[-1]
     return f"{value / scale:.{digits}g} {prefix}{unit}"
+
+
+def format_exact(value: float, dimension: str) -> str:
+    """The shortest quantity string that :func:`parse_quantity` reads back as exactly ``value``.
+
+    ``0.6 pJ/FLOP`` stays ``0.6 pJ/FLOP`` (``600 fJ/FLOP`` would parse to a neighbouring float:
+    600 × 1e-15 ≠ 0.6 × 1e-12 in binary). Every prefix of the dimension is tried with 1 to 17
+    significant digits; the base unit with Python's shortest round-trip ``repr`` always works.
+    """
+    unit, scales = _FORMAT_UNITS[dimension]
+    exact = f"{float(value)!r} {unit}"  # factor 1: float(repr(x)) == x
+    display = format_quantity(value, dimension).split(" ")[1]  # the prefix a reader expects
+    best = exact if parse_quantity(exact, dimension) == value else None
+    for scale, prefix in scales:
+        scaled = value / scale
+        if not 1e-3 <= abs(scaled) < 1e6:  # a readable mantissa only
+            continue
+        for digits in range(1, 18):
+            text = f"{scaled:.{digits}g} {prefix}{unit}"
+            if "e" not in text.split(" ")[0] and parse_quantity(text, dimension) == value:
+                if prefix + unit == display and digits <= 12:
+                    return text  # the usual prefix, written short
+                if best is None or len(text) < len(best):
+                    best = text
+                break
+    if best is None:  # pragma: no cover - repr round-trips every finite float
+        raise UnitError(f"cannot write {value!r} as a {dimension} that reads back exactly")
+    return best

@@ -33,6 +33,10 @@ class GemmSpec(WorkloadBase):
             raise ValueError(f"dtype(={value!r}) must be one of {DTYPES}")
         return value
 
+    def estimated_operators(self) -> int:
+        """One operator per repetition."""
+        return self.repeat
+
 
 def build_gemm(spec: GemmSpec) -> Trace:
     """Trace of ``repeat`` dependent GEMM operators."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -24,15 +25,25 @@ FORMAT = "hetsim-trace"
 #: Versions this reader understands (bump on an incompatible change of the operator fields).
 SUPPORTED_VERSIONS = (1,)
 CURRENT_VERSION = 1
+#: Keys every operator line must have (the others default, see ``workloads/README.md``).
+REQUIRED_KEYS = ("id", "name", "kind", "phase", "flops")
 
 
 class TraceFormatError(ValueError):
-    """A trace file that does not follow the format; names the file, the line and what was expected."""
+    """A trace file that does not follow the format; names the file, the line and what was expected.
+
+    ``args`` is ``(path, line, message)`` so that ``type(e)(*e.args)`` (how SimPy re-raises an error
+    from inside a process, and how pickle rebuilds one from a worker process) gives an equal error.
+    """
 
     def __init__(self, path: str | Path, line: int, message: str) -> None:
         self.path = str(path)
         self.line = line
-        super().__init__(f"{path}:{line}: {message}")
+        self.message = message
+        super().__init__(self.path, line, message)
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}" if self.line > 0 else f"{self.path}: {self.message}"
 
 
 def _open(path: Path, mode: Literal["rt", "wt"]) -> IO[str]:
@@ -47,11 +58,18 @@ def write_trace(trace: Trace, path: str | Path) -> int:
     header: dict[str, Any] = {"format": FORMAT, "version": CURRENT_VERSION, **dict(trace.header)}
     header["format"], header["version"] = FORMAT, CURRENT_VERSION
     count = 0
-    with _open(path, "wt") as f:
-        f.write(json.dumps(header, separators=(",", ":")) + "\n")
-        for op in trace:
-            f.write(json.dumps(op.to_json(), separators=(",", ":")) + "\n")
-            count += 1
+    # a temporary file renamed over the target: a failure leaves the old file whole, and a symlink at
+    # ``path`` is replaced rather than written through
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")  # same suffix: gzip or not
+    try:
+        with _open(tmp, "wt") as f:
+            f.write(json.dumps(header, separators=(",", ":")) + "\n")
+            for op in trace:
+                f.write(json.dumps(op.to_json(), separators=(",", ":")) + "\n")
+                count += 1
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return count
 
 
@@ -87,6 +105,11 @@ def _parse_operator(path: Path, lineno: int, line: str) -> Operator:
         raise TraceFormatError(path, lineno, f"expected a JSON operator object ({exc.msg})") from None
     if not isinstance(data, dict):
         raise TraceFormatError(path, lineno, "expected a JSON operator object")
+    missing = [key for key in REQUIRED_KEYS if key not in data]
+    if missing:
+        raise TraceFormatError(
+            path, lineno, f"operator is missing {', '.join(map(repr, missing))} (required: {', '.join(REQUIRED_KEYS)})"
+        )
     try:
         return Operator.from_json(data)
     except KeyError as exc:

@@ -46,6 +46,9 @@ from workloads.trace import Operator, TensorRef, Trace
 #: Bytes of one token id (int64, PyTorch's default index type).
 TOKEN_ID_BYTES = 8
 
+#: Operators one decoder layer emits in one pass (an upper bound over the shipped layer layouts), for estimates.
+OPS_PER_LAYER = 16
+
 #: FLOPs per element of the small vector ops (stated assumptions, see the module docstring).
 NORM_FLOPS = {"rmsnorm": 4, "layernorm": 7}
 ROPE_FLOPS = 3
@@ -377,12 +380,15 @@ class LLMSpecBase(WorkloadBase):
 
     @model_validator(mode="after")
     def _fits_context(self) -> LLMSpecBase:
+        # positions taken: the P prompt tokens and the G - 1 generated tokens fed back; the last generated
+        # token is produced but never fed (prefill's token takes a position only in the next step)
         cfg = self.config
         limit = cfg.max_position_embeddings
-        if limit and self.prompt_tokens + self.generate_tokens > limit:
+        needed = self.positions_needed()
+        if limit and needed > limit:
             raise ValueError(
-                f"prompt_tokens + generate_tokens (= {self.prompt_tokens + self.generate_tokens}) exceeds the "
-                f"model's max_position_embeddings (= {limit})"
+                f"prompt_tokens + generate_tokens - 1 (= {needed} positions) exceeds the model's "
+                f"max_position_embeddings (= {limit})"
             )
         return self
 
@@ -423,6 +429,16 @@ class LLMSpecBase(WorkloadBase):
         if pp > cfg.num_layers:
             raise ValueError(f"pipeline_parallel (= {pp}) exceeds the model's num_layers (= {cfg.num_layers})")
         return self
+
+    def positions_needed(self) -> int:
+        """Highest sequence position the workload feeds the model (P + G - 1 for plain decoding)."""
+        return self.prompt_tokens + self.generate_tokens - 1
+
+    def estimated_operators(self) -> int:
+        """About how many operators the trace holds: one forward pass per generated token at most."""
+        per_pass = self.config.num_layers * OPS_PER_LAYER + 4
+        devices = self.tensor_parallel * self.pipeline_parallel * self.expert_parallel
+        return per_pass * self.generate_tokens * devices
 
     @property
     def config(self) -> TransformerConfig:

@@ -44,7 +44,6 @@ import math
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
-import numpy as np
 from pydantic import Field, field_validator, model_validator
 
 from workloads.emitter import Emitter
@@ -251,6 +250,8 @@ def build_medusa(spec: MedusaSpec) -> Trace:
             if n:
                 yield remaining - (n - 1) * tps
             return
+        import numpy as np  # only sampled mode draws; importing it costs every command ~0.1 s otherwise
+
         rng = np.random.Generator(np.random.PCG64(spec.seed))
         probs = []
         for k in range(depth):

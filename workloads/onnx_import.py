@@ -18,6 +18,7 @@ Any other op is an error naming the node and the op type.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,16 +26,32 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from workloads.base import WorkloadBase
+from workloads.base import WorkloadBase, WorkloadInputError
 from workloads.emitter import Emitter
 from workloads.trace import Operator, TensorRef, Trace
 
-ELEMENTWISE_FLOPS = {"Relu": 1, "Clip": 2, "Add": 1, "Mul": 1, "Sub": 1, "Div": 1, "Sigmoid": 4,
-                     "BatchNormalization": 2}
+ELEMENTWISE_FLOPS = {
+    "Relu": 1,
+    "Clip": 2,
+    "Add": 1,
+    "Mul": 1,
+    "Sub": 1,
+    "Div": 1,
+    "Sigmoid": 4,
+    "BatchNormalization": 2,
+}
 ALIAS_OPS = ("Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout")
 SUPPORTED_OPS = (
-    "Conv", "Gemm", "MatMul", *ELEMENTWISE_FLOPS, "Softmax", "MaxPool", "AveragePool", "GlobalAveragePool",
-    "Concat", *ALIAS_OPS,
+    "Conv",
+    "Gemm",
+    "MatMul",
+    *ELEMENTWISE_FLOPS,
+    "Softmax",
+    "MaxPool",
+    "AveragePool",
+    "GlobalAveragePool",
+    "Concat",
+    *ALIAS_OPS,
 )
 
 
@@ -44,16 +61,51 @@ class OnnxSpec(WorkloadBase):
     kind: Literal["onnx"] = Field("onnx", description="workload kind")
     path: str = Field(description="ONNX model file")
     batch: int = Field(1, ge=1, description="value for symbolic (dynamic) dimensions such as the batch")
-    precision: Literal["fp32", "fp16", "bf16", "int8", "w11a9"] = Field(
-        "fp32", description="dtype of weights and activations"
+    dtype: Literal["fp32", "fp16", "bf16", "int8", "w11a9"] = Field(
+        "fp32", description="dtype of weights and activations (alias: precision)"
     )
 
     @field_validator("path")
     @classmethod
-    def _file_exists(cls, value: str) -> str:
-        if not Path(value).is_file():
-            raise ValueError(f"ONNX file not found: {value}")
+    def _file_loads(cls, value: str) -> str:
+        """The file exists, is an ONNX model, infers shapes and uses only supported ops (checked at load)."""
+        _load_graph(value)
         return value
+
+
+def _load_graph(path: str) -> Any:
+    """The shape-inferred graph of an ONNX file, or ``ValueError`` saying what is wrong with the file.
+
+    Cached by path, size and modification time: validation and trace generation load it once.
+    """
+    file = Path(path)
+    try:
+        info = file.stat()
+    except (OSError, ValueError):
+        raise ValueError(f"ONNX file not found: {path}") from None
+    if not file.is_file():
+        raise ValueError(f"{path}: expected an ONNX model file, found a directory or device")
+    return _load_graph_cached(str(file.resolve()), info.st_size, info.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _load_graph_cached(path: str, size: int, mtime_ns: int) -> Any:
+    onnx = _require_onnx()
+    try:
+        model = onnx.load(path)
+        model = onnx.shape_inference.infer_shapes(model)
+    except Exception as exc:  # protobuf DecodeError, InferenceError, ...: a third-party parser on user bytes
+        raise ValueError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+    graph = model.graph
+    if not graph.node:
+        raise ValueError(f"{path}: the ONNX graph has no nodes (is it an ONNX model file?)")
+    for i, node in enumerate(graph.node):
+        if node.op_type not in SUPPORTED_OPS:
+            raise ValueError(
+                f"{path}: node {node.name or i!r}: unsupported ONNX op {node.op_type!r}; supported: "
+                f"{', '.join(SUPPORTED_OPS)}"
+            )
+    return graph
 
 
 def _require_onnx() -> Any:
@@ -74,22 +126,17 @@ def _attr(node: Any, name: str, default: Any) -> Any:
 
 def build_onnx(spec: OnnxSpec) -> Trace:
     """Trace of one inference of the ONNX graph at ``spec.path``."""
-    onnx = _require_onnx()
     path = Path(spec.path)
-    if not path.is_file():
-        raise ValueError(f"onnx model {path} does not exist")
-    model = onnx.shape_inference.infer_shapes(onnx.load(str(path)))
-    graph = model.graph
-    for i, node in enumerate(graph.node):
-        if node.op_type not in SUPPORTED_OPS:
-            raise ValueError(
-                f"{path}: node {node.name or i!r}: unsupported ONNX op {node.op_type!r}; supported: {SUPPORTED_OPS}"
-            )
+    try:
+        graph = _load_graph(spec.path)
+    except ValueError as exc:  # the file changed since validation
+        raise WorkloadInputError(str(exc)) from None
     shapes: dict[str, tuple[int, ...]] = {}
     for vi in (*graph.input, *graph.value_info, *graph.output):
         dims = vi.type.tensor_type.shape.dim
-        shapes[vi.name] = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else spec.batch
-                                for d in dims)
+        shapes[vi.name] = tuple(
+            d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else spec.batch for d in dims
+        )
     weights = {t.name: tuple(t.dims) for t in graph.initializer}
     shapes.update(weights)
     params = sum(math.prod(s) for s in weights.values())
@@ -101,17 +148,29 @@ def build_onnx(spec: OnnxSpec) -> Trace:
         "batch": spec.batch,
         "frames": spec.batch,
         "params": params,
-        "dtype": spec.precision,
-        "weight_dtype": spec.precision,
+        "dtype": spec.dtype,
+        "weight_dtype": spec.dtype,
     }
 
     def shape(name: str, node: Any) -> tuple[int, ...]:
         if name not in shapes:
-            raise ValueError(f"{path}: node {node.name!r}: no inferred shape for tensor {name!r}")
+            raise WorkloadInputError(f"{path}: node {node.name!r}: no inferred shape for tensor {name!r}")
         return shapes[name]
 
+    at = [""]  # the node being imported, for error messages
+
     def operators() -> Iterator[Operator]:
-        em = Emitter(spec.precision, spec.precision)
+        try:
+            yield from node_operators()
+        except (ValueError, IndexError, KeyError, TypeError) as exc:  # a graph shape this importer cannot read
+            if isinstance(exc, WorkloadInputError):
+                raise
+            raise WorkloadInputError(
+                f"{path}: node {at[0]!r}: cannot import it ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def node_operators() -> Iterator[Operator]:
+        em = Emitter(spec.dtype, spec.dtype)
         producer: dict[str, int] = {}
         alias: dict[str, str] = {}
 
@@ -125,6 +184,7 @@ def build_onnx(spec: OnnxSpec) -> Trace:
 
         for i, node in enumerate(graph.node):
             name = node.name or f"{node.op_type}_{i}"
+            at[0] = name
             ins = [x for x in node.input if x]
             out = node.output[0]
             if node.op_type in ALIAS_OPS:
@@ -154,18 +214,35 @@ def build_onnx(spec: OnnxSpec) -> Trace:
                 m, nn = (oshape[-2], oshape[-1]) if len(oshape) >= 2 else (1, oshape[-1])
                 batch = math.prod(oshape[:-2]) if len(oshape) > 2 else 1
                 flops = 2 * batch * m * nn * kdim + (m * nn if t == "Gemm" and len(ins) > 2 else 0)
-                producer[out] = em.emit(name, "matmul", "inference", flops, reads, writes, deps,
-                                        {"B": batch, "M": m, "N": nn, "K": kdim})
+                producer[out] = em.emit(
+                    name, "matmul", "inference", flops, reads, writes, deps, {"B": batch, "M": m, "N": nn, "K": kdim}
+                )
             elif t in ELEMENTWISE_FLOPS:
                 if t == "BatchNormalization":  # inference: folded to a per-channel scale and shift
                     ch = shape(ins[0], node)[1]
                     reads = (ref(ins[0], node), em.weight(f"{name}.affine", 2 * ch))
                     deps = (dep(ins[0]),)
-                producer[out] = em.emit(name, "elementwise", "inference", ELEMENTWISE_FLOPS[t] * oelems, reads, writes,
-                                        deps, {"M": oshape[0], "N": oelems // max(oshape[0], 1)})
+                producer[out] = em.emit(
+                    name,
+                    "elementwise",
+                    "inference",
+                    ELEMENTWISE_FLOPS[t] * oelems,
+                    reads,
+                    writes,
+                    deps,
+                    {"M": oshape[0], "N": oelems // max(oshape[0], 1)},
+                )
             elif t == "Softmax":
-                producer[out] = em.emit(name, "softmax", "inference", 5 * oelems, reads, writes, deps,
-                                        {"M": oelems // oshape[-1], "N": oshape[-1]})
+                producer[out] = em.emit(
+                    name,
+                    "softmax",
+                    "inference",
+                    5 * oelems,
+                    reads,
+                    writes,
+                    deps,
+                    {"M": oelems // oshape[-1], "N": oshape[-1]},
+                )
             elif t in ("MaxPool", "AveragePool", "GlobalAveragePool"):
                 ishape = shape(ins[0], node)
                 if t == "GlobalAveragePool":
@@ -174,12 +251,27 @@ def build_onnx(spec: OnnxSpec) -> Trace:
                     r, s = (int(v) for v in _attr(node, "kernel_shape", [1, 1]))
                     stride = int(_attr(node, "strides", [1, 1])[0])
                 per_out = r * s - 1 + (0 if t == "MaxPool" else 1)
-                producer[out] = em.emit(name, "pool", "inference", per_out * oelems, reads, writes, deps,
-                                        {"N": oshape[0], "C": oshape[1], "H": oshape[2], "W": oshape[3], "R": r,
-                                         "S": s, "stride": stride})
+                producer[out] = em.emit(
+                    name,
+                    "pool",
+                    "inference",
+                    per_out * oelems,
+                    reads,
+                    writes,
+                    deps,
+                    {"N": oshape[0], "C": oshape[1], "H": oshape[2], "W": oshape[3], "R": r, "S": s, "stride": stride},
+                )
             else:  # Concat
-                producer[out] = em.emit(name, "concat", "inference", 0, reads, writes, deps,
-                                        {"N": oshape[0], "C": oshape[1] if len(oshape) > 1 else 1})
+                producer[out] = em.emit(
+                    name,
+                    "concat",
+                    "inference",
+                    0,
+                    reads,
+                    writes,
+                    deps,
+                    {"N": oshape[0], "C": oshape[1] if len(oshape) > 1 else 1},
+                )
             yield from em.drain()
 
     return Trace(header, operators)

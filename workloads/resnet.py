@@ -37,7 +37,9 @@ class ResNetSpec(WorkloadBase):
     kind: Literal["resnet"] = Field("resnet", description="workload kind")
     depth: Literal[18, 50] = Field(18, description="ResNet depth: 18 (BasicBlock) or 50 (Bottleneck)")
     batch: int = Field(1, ge=1, description="images per run")
-    precision: Literal["fp32", "fp16", "bf16", "int8"] = Field("fp32", description="weights and activations dtype")
+    dtype: Literal["fp32", "fp16", "bf16", "int8"] = Field(
+        "fp32", description="weights and activations dtype (alias: precision)"
+    )
     image_size: int = Field(224, ge=32, description="input height = width (torchvision default 224)")
     classes: int = Field(1000, ge=1, description="FC outputs (ImageNet: 1000)")
 
@@ -90,10 +92,10 @@ def build_resnet(spec: ResNetSpec) -> Trace:
     """Trace of one batched ResNet inference."""
     params, macs = resnet_totals(spec.depth, spec.image_size, spec.classes)
     header = cnn_header(f"resnet{spec.depth}", "resnet", spec.batch, [3, spec.image_size, spec.image_size], params,
-                        macs, spec.precision)
+                        macs, spec.dtype)
 
     def operators() -> Iterator[Operator]:
-        nb = CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch)
+        nb = CNNBuilder(Emitter(spec.dtype, spec.dtype), spec.batch)
         yield from resnet_operators(nb, spec.depth, spec.image_size, spec.classes)
 
     return Trace(header, operators)

@@ -52,8 +52,8 @@ class SkyNetSpec(WorkloadBase):
     batch: int = Field(
         1, ge=1, description="images per run (the FPGA design stitches 4, docs/references.md#skynet-fpga)"
     )
-    precision: Literal["fp32", "fp16", "w11a9"] = Field(
-        "fp32", description="fp32/fp16 (GPU) or w11a9 (FPGA: 11-bit weights, 9-bit feature maps)"
+    dtype: Literal["fp32", "fp16", "w11a9"] = Field(
+        "fp32", description="fp32/fp16 (GPU) or w11a9 (FPGA: 11-bit weights, 9-bit feature maps); alias: precision"
     )
     height: int = Field(
         SKYNET_INPUT[0], ge=8, description="input height (default 160, docs/references.md#skynet-model)"
@@ -100,10 +100,10 @@ def skynet_totals(height: int = SKYNET_INPUT[0], width: int = SKYNET_INPUT[1]) -
 def build_skynet(spec: SkyNetSpec) -> Trace:
     """Trace of one batched SkyNet inference."""
     params, macs = skynet_totals(spec.height, spec.width)
-    header = cnn_header("skynet", "skynet", spec.batch, [3, spec.height, spec.width], params, macs, spec.precision)
+    header = cnn_header("skynet", "skynet", spec.batch, [3, spec.height, spec.width], params, macs, spec.dtype)
 
     def operators() -> Iterator[Operator]:
-        nb = CNNBuilder(Emitter(spec.precision, spec.precision), spec.batch)
+        nb = CNNBuilder(Emitter(spec.dtype, spec.dtype), spec.batch)
         yield from skynet_operators(nb, spec.height, spec.width)
 
     return Trace(header, operators)

@@ -9,6 +9,7 @@ Nothing here knows about hardware or SimPy: the simulator decides *how* and *whe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -74,8 +75,10 @@ class TensorRef:
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> TensorRef:
-        """Inverse of :meth:`to_json`."""
-        return TensorRef(str(data["tensor"]), str(data["class"]), int(data["bytes"]))
+        """Inverse of :meth:`to_json`; strict about types (a trace file is user input)."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"expected a tensor object {{tensor, class, bytes}}, got {data!r}")
+        return TensorRef(_text(data, "tensor"), _text(data, "class"), _count(data, "bytes"))
 
 
 _EMPTY: Mapping[str, int] = MappingProxyType({})
@@ -115,6 +118,10 @@ class Operator:
     def __post_init__(self) -> None:
         if self.kind not in OP_KINDS:
             raise ValueError(f"operator {self.id} ({self.name}): kind(={self.kind!r}) must be one of {OP_KINDS}")
+        if not 0 <= self.flops < math.inf:  # also false for NaN
+            raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be finite and >= 0")
+        if not 0 <= self.tokens < math.inf:
+            raise ValueError(f"operator {self.id} ({self.name}): tokens(={self.tokens}) must be finite and >= 0")
         if self.device < 0:
             raise ValueError(f"operator {self.id} ({self.name}): device(={self.device}) must be >= 0")
         if self.kind in COLLECTIVES:
@@ -127,8 +134,6 @@ class Operator:
                 raise ValueError(f"operator {self.id} ({self.name}): send_recv's group is (source, destination)")
         elif self.group:
             raise ValueError(f"operator {self.id} ({self.name}): only collectives have a group")
-        if self.flops < 0:
-            raise ValueError(f"operator {self.id} ({self.name}): flops(={self.flops}) must be >= 0")
         for dep in self.deps:
             if dep >= self.id:
                 raise ValueError(f"operator {self.id} ({self.name}): dependency {dep} is not an earlier operator")
@@ -183,24 +188,98 @@ class Operator:
 
     @staticmethod
     def from_json(data: Mapping[str, Any]) -> Operator:
-        """Inverse of :meth:`to_json`. Raises ``KeyError``/``ValueError``/``TypeError`` on bad data."""
+        """Inverse of :meth:`to_json`, strict about types: a trace file is user input.
+
+        Raises ``KeyError`` (a required field is missing) or ``ValueError`` naming the field: a
+        string where a number belongs, a fractional or negative byte count, ``NaN`` FLOPs,
+        ``deps`` that is not a list, a boolean count.
+        """
+        dims = data.get("dims", {})
+        if not isinstance(dims, Mapping):
+            raise ValueError(f"dims: expected an object of name -> whole number, got {dims!r}")
         return Operator(
-            id=int(data["id"]),
-            name=str(data["name"]),
-            kind=str(data["kind"]),
-            phase=str(data["phase"]),
-            dtype=str(data.get("dtype", "fp16")),
-            flops=float(data["flops"]),
-            reads=tuple(TensorRef.from_json(t) for t in data.get("reads", ())),
-            writes=tuple(TensorRef.from_json(t) for t in data.get("writes", ())),
-            deps=tuple(int(d) for d in data.get("deps", ())),
-            dims=MappingProxyType({str(k): int(v) for k, v in data.get("dims", {}).items()}),
-            step=int(data.get("step", 0)),
-            tokens=float(data.get("tokens", 0.0)),
-            frees=tuple(str(f) for f in data.get("frees", ())),
-            device=int(data.get("device", 0)),
-            group=tuple(int(g) for g in data.get("group", ())),
+            id=_count(data, "id"),
+            name=_text(data, "name"),
+            kind=_text(data, "kind"),
+            phase=_text(data, "phase"),
+            dtype=_text(data, "dtype", "fp16"),
+            flops=_amount(data, "flops"),
+            reads=_tensors(data, "reads"),
+            writes=_tensors(data, "writes"),
+            deps=tuple(_whole(d, "deps") for d in _list(data, "deps")),
+            dims=MappingProxyType({str(k): _whole(v, f"dims.{k}") for k, v in dims.items()}),
+            step=_count(data, "step", 0),
+            tokens=_amount(data, "tokens", 0.0),
+            frees=tuple(_whole_text(f, "frees") for f in _list(data, "frees")),
+            device=_count(data, "device", 0),
+            group=tuple(_whole(g, "group") for g in _list(data, "group")),
         )
+
+
+# Strict field readers for trace files: JSON numbers only (no strings, no booleans), finite, >= 0.
+_MISSING: Any = object()
+
+
+def _get(data: Mapping[str, Any], key: str, default: Any) -> Any:
+    value = data.get(key, default)
+    if value is _MISSING:
+        raise KeyError(key)
+    return value
+
+
+def _whole(value: Any, key: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{key}: expected a whole number, got {value!r}")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{key}: expected a whole number, got {value!r}")
+        return int(value)
+    return int(value)
+
+
+def _count(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> int:
+    value = _whole(_get(data, key, default), key)
+    if value < 0:
+        raise ValueError(f"{key}: expected a whole number >= 0, got {value}")
+    return value
+
+
+def _amount(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> float:
+    value = _get(data, key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+        raise ValueError(f"{key}: expected a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _text(data: Mapping[str, Any], key: str, default: Any = _MISSING) -> str:
+    return _whole_text(_get(data, key, default), key)
+
+
+def _whole_text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def _list(data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{key}: expected a list, got {value!r}")
+    return value
+
+
+def _tensors(data: Mapping[str, Any], key: str) -> tuple[TensorRef, ...]:
+    out = []
+    for i, item in enumerate(_list(data, key)):
+        try:
+            out.append(TensorRef.from_json(item))
+        except KeyError as exc:
+            raise ValueError(
+                f"{key}[{i}]: missing the key {exc.args[0]!r} (a tensor is {{tensor, class, bytes}})"
+            ) from None
+        except ValueError as exc:
+            raise ValueError(f"{key}[{i}]: {exc}") from None
+    return tuple(out)
 
 
 @dataclass(frozen=True)

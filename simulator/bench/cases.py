@@ -75,6 +75,8 @@ def trace_tokens(operators: int, *, prompt: int, model: str = "llama-2-7b") -> i
 
 def default_cases(*, small: bool = False) -> list[Case]:
     """The benchmark cases in run order; ``small`` shrinks every size to seconds (smoke tests)."""
+    from simulator.bench.joint_sweep import joint_sweep_case
+
     prompt, generate = (16, 4) if small else (512, 512)
     snap_prompt, snap_capacity = (512, 128) if small else (32_768, 2048)
     grid = 2 if small else 8
@@ -168,6 +170,7 @@ def default_cases(*, small: bool = False) -> list[Case]:
                 }
             },
         ),
+        joint_sweep_case(small=small),
         *[
             Case(
                 f"trace-{label}.write",

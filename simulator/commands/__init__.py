@@ -1,15 +1,52 @@
-"""One module per ``hetsim`` subcommand, each with ``register(subparsers)`` and ``run(args) -> int``."""
+"""One module per ``hetsim`` subcommand, each with ``register(subparsers)`` and ``run(args) -> int``.
+
+Command modules import only ``argparse`` at module level (and what ``register`` needs); everything
+heavy (pydantic models, the engine, plotting) is imported inside ``run``, so ``hetsim --help`` and a
+command's ``--help`` start fast.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from rich.console import Console
-
-from simulator.runner import Progress
+import argparse
+import re
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from simulator.engine.host import EngineProgress, RunProgress
+    from simulator.runner import Progress
+
+
+#: Subcommand → one-line help, in ``--help`` order (each module's ``register`` uses the same line).
+COMMANDS: dict[str, str] = {
+    "run": "run a scenario and write its results",
+    "validate": "check YAML files (architecture, scenario, runtime)",
+    "list": "list built-in names",
+    "schema": "write JSON Schema for the YAML files",
+    "trace": "write a workload's operator trace to a file",
+    "compare": "compare a scenario's runs side by side (table, ratios, plots)",
+    "sweep": "run a scenario's sweep (resumable), with a Pareto front",
+    "fidelity": "compare predictions with published hardware measurements",
+}
+
+_ROLE = re.compile(r":[a-z]+:`~?([^`<]*?)(?:\s*<[^>]*>)?`")  # :class:`~simulator.errors.UserError` -> UserError
+
+
+def plain_text(doc: str | None) -> str:
+    """A module docstring as terminal text: reST roles and ``literal`` markup removed, paragraphs kept."""
+    text = _ROLE.sub(lambda m: m.group(1).rsplit(".", 1)[-1] if m.group(0).count("~") else m.group(1), doc or "")
+    return text.replace("``", "").strip()
+
+
+def describe(doc: str | None) -> dict[str, Any]:
+    """``add_parser`` keyword arguments showing ``doc`` as plain text with its paragraphs and lists."""
+    return {"description": plain_text(doc), "formatter_class": argparse.RawDescriptionHelpFormatter}
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 operator``, ``2 operators``, ``0 architectures`` (``words``: an irregular plural)."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"
 
 
 def print_progress(console: Console) -> Progress:

@@ -11,14 +11,12 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-
 
 def register(subparsers: Any) -> None:
     """Add the ``fidelity`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "fidelity", help="compare predictions with published hardware measurements", description=__doc__
-    )
+    from simulator.commands import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("fidelity", help=COMMANDS["fidelity"], **describe(__doc__))
     parser.add_argument("-o", "--out", type=Path, default=Path("out/fidelity"), help="output folder")
     parser.add_argument("--case", action="append", default=[], help="run only cases whose id contains this text")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
@@ -27,6 +25,8 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the cases, print the table, write the files."""
+    from rich.console import Console
+
     from simulator.errors import UserError
     from simulator.fidelity import load_cases, run_fidelity
     from simulator.fidelity.report import fidelity_table, write_fidelity

@@ -1,24 +1,24 @@
-"""``hetsim run SCENARIO [-o DIR] [--quiet]``: run a scenario, print a summary table, write results."""
+"""``hetsim run SCENARIO [-o DIR] [--quiet]``: run a scenario, print a summary table, write results.
+
+A pair (architecture, workload) that cannot run (an operator no unit can run in its dtype, a model
+that does not fit) does not stop the others: the finished runs are written, each failed pair is
+reported with how to fix it (``only_on``, ``mapping``, ``dtype``, ``weight_dtype``), and the exit
+code is 2.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-
-from simulator.commands import print_progress, run_progress_bar
-from simulator.config.scenario import load_scenario
-from simulator.report.tables import summary_table
-from simulator.runner import run_scenario, write_results
 
 
 def register(subparsers: Any) -> None:
     """Add the ``run`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "run", help="run a scenario and write its results", description=__doc__
-    )
+    from simulator.commands import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("run", help=COMMANDS["run"], **describe(__doc__))
     parser.add_argument("scenario", help="scenario YAML file (or the name of a built-in scenario)")
     parser.add_argument("-o", "--out", type=Path, default=None, help="output folder (default: out/<scenario name>)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
@@ -26,16 +26,32 @@ def register(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load, run, print, write."""
+    """Load, run, print, write; report failed pairs last."""
+    from rich.console import Console
+
+    from simulator.commands import plural, print_progress, run_progress_bar
+    from simulator.config.scenario import load_scenario
+    from simulator.report.tables import summary_table
+    from simulator.runner import RunFailure, run_scenario, write_results
+
     spec = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("out") / spec.name
     console = Console(stderr=True, quiet=args.quiet)
-    result = run_scenario(spec, progress=print_progress(console), run_progress=run_progress_bar(console))
-    if "table" in spec.outputs and not args.quiet:
-        out_console = Console()
-        if not out_console.is_terminal:  # files and pipes: wide enough that no cell wraps
-            out_console = Console(width=160)
-        out_console.print(summary_table(result))
-    written = write_results(result, out, outputs=spec.outputs)
-    console.print(f"wrote {len(written)} files to {out}")
+    failures: list[RunFailure] = []
+    result = run_scenario(
+        spec, progress=print_progress(console), run_progress=run_progress_bar(console), failures=failures
+    )
+    if result.runs:
+        if "table" in spec.outputs and not args.quiet:
+            out_console = Console()
+            if not out_console.is_terminal:  # files and pipes: wide enough that no cell wraps
+                out_console = Console(width=160)
+            out_console.print(summary_table(result))
+        written = write_results(result, out, outputs=spec.outputs)
+        console.print(f"wrote {plural(len(written), 'file')} to {out}")
+    if failures:
+        lines = [f"{plural(len(failures), 'run')} of {len(failures) + len(result.runs)} failed:"]
+        lines += [f"  - {failure.render()}" for failure in failures]
+        print("hetsim: error: " + "\n".join(lines), file=sys.stderr)
+        return 2
     return 0

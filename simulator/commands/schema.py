@@ -11,12 +11,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
-from simulator.config.scenario import ScenarioFile
-
 
 def schemas() -> dict[str, dict[str, Any]]:
     """``{"scenario", "architecture", "runtime"}`` → JSON Schema (validation form, YAML keys)."""
+    from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
+    from simulator.config.scenario import ScenarioFile
+
     out = {}
     for name, model in (("scenario", ScenarioFile), ("architecture", ArchitectureSpec), ("runtime", RuntimeSpec)):
         schema = model.model_json_schema(by_alias=True, mode="validation")
@@ -31,9 +31,9 @@ def schemas() -> dict[str, dict[str, Any]]:
 
 def register(subparsers: Any) -> None:
     """Add the ``schema`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "schema", help="write JSON Schema for the YAML files", description=__doc__
-    )
+    from simulator.commands import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("schema", help=COMMANDS["schema"], **describe(__doc__))
     parser.add_argument("-o", "--out", type=Path, default=None, help="folder for the *.schema.json files")
     parser.set_defaults(handler=run)
 

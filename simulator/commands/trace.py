@@ -10,17 +10,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
-from simulator.config.scenario import workload_from_dict
 from simulator.errors import Problem, UserError
-from workloads.spec import build_trace
 
 
 def register(subparsers: Any) -> None:
     """Add the ``trace`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "trace", help="write a workload's operator trace to a file", description=__doc__
-    )
+    from simulator.commands import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("trace", help=COMMANDS["trace"], **describe(__doc__))
     parser.add_argument("workload", help="YAML file with one workload mapping, or inline YAML")
     parser.add_argument("-o", "--out", type=Path, required=True, help="trace file (.jsonl or .jsonl.gz)")
     parser.set_defaults(handler=run)
@@ -28,6 +25,9 @@ def register(subparsers: Any) -> None:
 
 def load_workload(text: str) -> Any:
     """A validated workload spec from a file path or inline YAML."""
+    from simulator.config.loader import YAML_SUFFIXES, parse_yaml, read_yaml
+    from simulator.config.scenario import workload_from_dict
+
     path = Path(text)
     if path.suffix in YAML_SUFFIXES or path.is_file():
         data, file, base_dir = read_yaml(path, what="workload file"), str(path), path.resolve().parent
@@ -40,12 +40,26 @@ def load_workload(text: str) -> Any:
     return workload_from_dict(data, file=file, base_dir=base_dir)
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except (OSError, ValueError):
+        return False
+
+
 def run(args: argparse.Namespace) -> int:
-    """Generate and write the trace."""
+    """Generate and write the trace (to a temporary file renamed into place: the input is never emptied)."""
+    from simulator.commands import plural
     from workloads.io import write_trace
+    from workloads.spec import build_trace
 
     spec = load_workload(args.workload)
+    source = getattr(spec, "path", None)
+    if isinstance(source, str) and _same_file(Path(source), args.out):
+        raise UserError(
+            [Problem(str(args.out), (), "refusing to overwrite the workload's own input file; give another -o")]
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     count = write_trace(build_trace(spec), args.out)
-    print(f"wrote {count} operators to {args.out}")
+    print(f"wrote {plural(count, 'operator')} to {args.out}")
     return 0

@@ -1,7 +1,9 @@
 """``hetsim validate FILE...``: check architecture, scenario or runtime YAML files without running them.
 
-The kind of file is detected from its keys. Exit code 0 when every file is valid, 2 otherwise; every
-problem of every file is reported.
+The kind of file is detected from its keys. A scenario is also checked for what would stop
+``hetsim run``: every (architecture, workload) pair it runs is probed for operators no compute unit
+can run in their dtype and for weights that overflow their memory, by the same rules the run uses.
+Exit code 0 when every file is valid, 2 otherwise; every problem of every file is reported, each once.
 """
 
 from __future__ import annotations
@@ -11,8 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simulator.config.loader import load_architecture, load_runtime, read_yaml
-from simulator.config.scenario import scenario_from_dict
+from simulator.commands import plural
 from simulator.errors import Problem, UserError
 
 _SCENARIO_KEYS = {"workloads", "architectures"}
@@ -22,9 +23,9 @@ _RUNTIME_KEYS = {"per_kernel_overhead", "kernels_per_op", "sync_on"}
 
 def register(subparsers: Any) -> None:
     """Add the ``validate`` subcommand."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "validate", help="check YAML files (architecture, scenario, runtime)", description=__doc__
-    )
+    from simulator.commands import COMMANDS, describe
+
+    parser: argparse.ArgumentParser = subparsers.add_parser("validate", help=COMMANDS["validate"], **describe(__doc__))
     parser.add_argument("files", nargs="+", type=Path, help="YAML files to check")
     parser.set_defaults(handler=run)
 
@@ -55,19 +56,65 @@ def detect(data: Any, path: Path) -> str:
 
 def validate_file(path: Path) -> str:
     """Validate one file; returns a one-line summary or raises :class:`UserError`."""
+    from simulator.config.loader import load_architecture, load_runtime, read_yaml
+    from simulator.config.scenario import scenario_from_dict
+
     data = read_yaml(path)
     kind = detect(data, path)
     if kind == "scenario":
+        from simulator.preflight import scenario_problems
+
+        if isinstance(data, dict) and data.get("sweep"):
+            return _validate_sweep(data, path)
         spec = scenario_from_dict(data, file=str(path), base_dir=path.resolve().parent)
-        return f"scenario {spec.name!r}: {len(spec.architectures)} architectures × {len(spec.workloads)} workloads"
+        problems = scenario_problems(spec)  # what would stop `hetsim run`: unmappable operators, weights that overflow
+        if problems:
+            raise UserError(problems)
+        shape = f"{plural(len(spec.architectures), 'architecture')} × {plural(len(spec.workloads), 'workload')}"
+        return f"scenario {spec.name!r}: {shape}"
     if kind == "architecture":
         arch = load_architecture(str(path.resolve()))
         if arch.devices:
             groups = ", ".join(f"{g.count} x {g.chip.name}" for g in arch.devices)
-            return f"architecture {arch.name!r}: {groups}, {len(arch.links)} system links"
-        return f"architecture {arch.name!r}: {len(arch.compute_units)} units, {len(arch.memories)} memories"
+            return f"architecture {arch.name!r}: {groups}, {plural(len(arch.links), 'system link')}"
+        memories = plural(len(arch.memories), "memory", "memories")
+        return f"architecture {arch.name!r}: {plural(len(arch.compute_units), 'unit')}, {memories}"
     runtime = load_runtime(str(path.resolve()))
     return f"runtime {runtime.name!r}"
+
+
+def _validate_sweep(data: dict[str, Any], path: Path) -> str:
+    """A scenario with a sweep: every point checked as ``hetsim sweep`` does, each problem once.
+
+    A sweep bigger than ``hetsim sweep`` runs without ``--yes`` gets the quick check (the template
+    and each value alone), and the summary says so.
+    """
+    from simulator.config.loader import sweep_cache
+    from simulator.sweep.plan import CONFIRM_ABOVE, SweepPlan, plan_sweep
+
+    with sweep_cache():
+        plan = (
+            plan_sweep(data, file=str(path), base_dir=path.resolve().parent, confirmed=True, progress=None)
+            if (_points(data) <= CONFIRM_ABOVE)
+            else None
+        )
+        if plan is None:
+            quick = SweepPlan(data, file=str(path), base_dir=path.resolve().parent)
+            problems = quick.check_each_value()
+            if problems:
+                raise UserError(problems)
+            return (
+                f"scenario {data.get('name')!r}: sweep of {quick.size:,} points; the template and each of its "
+                f"values checked (more than {CONFIRM_ABOVE:,} points: combinations are checked by hetsim sweep)"
+            )
+    return f"scenario {data.get('name')!r}: sweep of {plan.size:,} points, every point checked"
+
+
+def _points(data: dict[str, Any]) -> int:
+    from simulator.sweep.expand import sweep_problems, sweep_size
+
+    sweep = data.get("sweep")
+    return 0 if sweep_problems(sweep) or not isinstance(sweep, dict) else sweep_size(sweep)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from itertools import pairwise
 
-import networkx as nx
-
-from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, RuntimeSpec
+from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, DeviceGroupSpec, RuntimeSpec
 from simulator.config.devices import expand
+from simulator.config.topology import adjacency_of, link_problems, route_nodes, unreachable, usable_units
 from simulator.errors import Problem
 from workloads.trace import OP_KINDS
 
@@ -41,7 +40,6 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
         add(("compute_units",), "an architecture needs at least one compute unit")
     for both in sorted(set(spec.switches) & (units | memories)):
         add(("switches", both), f"name {both!r} is used by a switch and a unit or memory; names must be unique")
-    nodes = units | memories | set(spec.switches)
 
     for name, mem in spec.memories.items():
         if mem.bandwidth_bytes_per_s == 0:  # the engine shares each memory's bandwidth among flows: it must be > 0
@@ -57,28 +55,38 @@ def check_architecture(spec: ArchitectureSpec, *, file: str | None = None, prefi
                 add(
                     ("compute_units", unit_name, "ops", i), f"unknown operator kind {kind!r}; kinds: {_names(OP_KINDS)}"
                 )
+    for path, message in link_problems(spec):
+        add(path, message)
     for i, link in enumerate(spec.links):
-        for j, end in enumerate(link.between):
-            if end not in nodes:
-                add(("links", i, "between", j), f"unknown endpoint {end!r}; units and memories: {_names(nodes)}")
-        if link.between[0] == link.between[1]:
-            add(("links", i, "between"), "a link needs two different endpoints")
         if link.bandwidth_bytes_per_s == 0:
             add(("links", i, "bandwidth"), "must be greater than 0, such as '25 GB/s'")
     problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping")))
-
-    graph: nx.Graph[str] = nx.Graph()
-    graph.add_nodes_from(nodes)
-    graph.add_edges_from(link.between for link in spec.links if set(link.between) <= nodes)
-    for unit_name in sorted(units):
-        for tensor_class, memory in sorted(spec.placement.items()):
-            if memory in memories and not nx.has_path(graph, unit_name, memory):
-                add(
-                    ("placement", tensor_class),
-                    f"memory {memory!r} cannot be reached from compute unit {unit_name!r} over the links; "
-                    "add a link path between them",
-                )
+    problems.extend(reachability_problems(spec, file=file, prefix=prefix))
     return problems
+
+
+def reachability_problems(
+    spec: ArchitectureSpec, overrides: Mapping[str, str] | None = None, *, file: str | None = None, prefix: Loc = ()
+) -> list[Problem]:
+    """Placement memories a usable unit cannot reach (:mod:`simulator.config.topology`), one problem per memory."""
+    cut: dict[str, tuple[list[str], list[str]]] = {}
+    for cls, memory, cut_unit in unreachable(spec, overrides):
+        classes, units_cut = cut.setdefault(memory, ([], []))
+        if cls not in classes:
+            classes.append(cls)
+        if cut_unit not in units_cut:
+            units_cut.append(cut_unit)
+    return [
+        Problem(
+            file,
+            (*prefix, "placement", classes[0]),
+            f"memory {memory!r} (home of {', '.join(classes)}) cannot be reached from compute unit(s) "
+            f"{', '.join(units_cut)}{' (as the scenario maps operators)' if overrides else ''}: routes pass through "
+            "memories only, never through another compute unit; add a link from each such unit to a memory on the "
+            "way, or map no operator to it",
+        )
+        for memory, (classes, units_cut) in cut.items()
+    ]
 
 
 def _check_system(spec: ArchitectureSpec, *, file: str | None, prefix: Loc) -> list[Problem]:
@@ -116,22 +124,29 @@ def _check_system(spec: ArchitectureSpec, *, file: str | None, prefix: Loc) -> l
     problems.extend(check_mapping(spec.mapping, spec, file=file, prefix=(*prefix, "mapping"), units=units))
     if problems:
         return problems
-    graph: nx.Graph[str] = nx.Graph()
-    graph.add_nodes_from([*expanded.units, *expanded.memories, *expanded.switches])
-    graph.add_edges_from(link.between for link, _ in expanded.links)
-    for device in expanded.devices:
+    nodes = [*expanded.units, *expanded.memories, *expanded.switches]
+    adj = adjacency_of(nodes, [link.between for link, _ in expanded.links])
+    passable = [*expanded.memories, *expanded.switches]
+    explicit = dict(spec.mapping) if "mapping" in spec.model_fields_set else {}
+    for device, group in zip(expanded.devices, _groups(spec), strict=True):
+        usable = [device.units[u] for u in usable_units(group.chip, explicit)]
         for cls, memory in sorted(device.placement.items()):
-            for unit in device.units.values():
-                if not nx.has_path(graph, unit, memory):
-                    add(
-                        ("placement", cls),
-                        f"memory {memory!r} cannot be reached from compute unit {unit!r} over the links",
-                    )
-                    break
+            cut = [u for u in usable if route_nodes(adj, passable, memory, u) is None]
+            if cut:
+                add(
+                    ("placement", cls),
+                    f"memory {memory!r} cannot be reached from compute unit(s) {', '.join(cut)}: routes pass through "
+                    "memories and switches only; add a link on the way",
+                )
     for a, b in pairwise(expanded.devices):
-        if not nx.has_path(graph, a.attach, b.attach):
+        if route_nodes(adj, passable, a.attach, b.attach) is None:
             add(("links",), f"device {a.name!r} cannot reach device {b.name!r} over the links")
     return problems
+
+
+def _groups(spec: ArchitectureSpec) -> list[DeviceGroupSpec]:
+    """The device group of each expanded device, in device order."""
+    return [group for group in spec.devices for _ in range(group.count)]
 
 
 def check_mapping(

@@ -16,11 +16,14 @@ whose ``set`` entries are dotted paths into the base's raw YAML, applied before 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import copy
 import difflib
+import json
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
@@ -30,6 +33,8 @@ from pydantic import BaseModel, ValidationError
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.config.checks import check_architecture, check_runtime
 from simulator.errors import Problem, UserError
+from workloads.safe_yaml import InputFileError, YAMLBoundError, load_yaml, read_text
+from workloads.suggest import did_you_mean
 
 #: The package's own data folder (filled by the wheel's force-include) and the repository root.
 PACKAGE_DATA_ROOT = Path(__file__).resolve().parents[1] / "_data"
@@ -85,7 +90,11 @@ def find_scenario(ref: str | Path, roots: Sequence[Path] | None = None) -> Path:
     if path.exists():
         return path
     builtins = builtin_scenarios(roots)
-    if path.stem in builtins and (path.name == path.stem or path.parent.name in ("", "scenarios")):
+    # a bare name, or scenarios/<name>[.yaml] relative to here (the repository layout, which the installed
+    # package mirrors); any other path that does not exist is an error, never a built-in in disguise
+    bare = path.parent == Path(".") and path.suffix in ("", *YAML_SUFFIXES)
+    in_scenarios = path.parent == Path("scenarios") and path.suffix in ("", *YAML_SUFFIXES)
+    if path.stem in builtins and (bare or in_scenarios):
         return builtins[path.stem]
     return path
 
@@ -94,50 +103,120 @@ def find_scenario(ref: str | Path, roots: Sequence[Path] | None = None) -> Path:
 # YAML
 
 
-def read_yaml(path: Path, *, what: str = "file") -> Any:
-    """Parse one YAML file; a missing file or a syntax error becomes a :class:`UserError` (file:line)."""
-    if not path.exists():
-        raise UserError([Problem(str(path), (), f"{what} not found (no such file)")])
-    if path.is_dir():
-        raise UserError([Problem(str(path), (), f"expected a YAML {what}, found a directory")])
+# --------------------------------------------------------------------------------------------
+# One sweep's caches (a sweep resolves the same files and the same architectures at every point)
+
+#: Parsed files while a :func:`sweep_cache` block is active: (resolved path, mtime, size) → data.
+_PARSED: contextvars.ContextVar[dict[tuple[str, int, int], Any] | None] = contextvars.ContextVar(
+    "hetsim_parsed_yaml", default=None
+)
+#: Resolved sections (architecture, runtime, workload) while a :func:`sweep_cache` block is active.
+_RESOLVED: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("hetsim_resolved", default=None)
+
+T = typing.TypeVar("T")
+
+
+@contextlib.contextmanager
+def sweep_cache() -> Iterator[None]:
+    """Within the block, each YAML file is parsed once and each distinct section is resolved once.
+
+    A sweep resolves the same base architecture and runtime at every point: parsing was half of a
+    small point's cost, and validating a million points one by one takes hours. Inside the block
+    :func:`read_yaml` keeps each file's parse (keyed by path, mtime and size: an edited file is
+    parsed again) and hands out deep copies, and :func:`resolve_once` keeps each section's result
+    and problems keyed by its raw mapping and where it was written. Both live only as long as the
+    block: nothing is cached across commands, and results are stored by the hash of the *resolved*
+    inputs (:mod:`simulator.sweep.keys`), never by these raw keys.
+    """
+    parsed, resolved = _PARSED.set({}), _RESOLVED.set({})
     try:
-        text = path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError as exc:
-        message = f"expected a YAML {what} in UTF-8 text; byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}"
-        raise UserError([Problem(str(path), (), message)]) from None
-    except OSError as exc:
-        raise UserError([Problem(str(path), (), f"cannot read the {what}: {exc.strerror or exc}")]) from None
+        yield
+    finally:
+        _PARSED.reset(parsed)
+        _RESOLVED.reset(resolved)
+
+
+def resolve_once(key: tuple[Any, ...], problems: list[Problem], compute: typing.Callable[[list[Problem]], T]) -> T:
+    """``compute(problems)``, or inside :func:`sweep_cache` the result and problems of its first call for ``key``.
+
+    ``key`` holds the raw section (parsed YAML) and its context; a key that is not plain JSON data
+    is not cached.
+    """
+    memo = _RESOLVED.get()
+    if memo is None:
+        return compute(problems)
+    try:
+        text = json.dumps(key, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return compute(problems)
+    if text not in memo:
+        found: list[Problem] = []
+        memo[text] = (compute(found), found)
+    result, found = memo[text]
+    problems.extend(found)
+    return typing.cast(T, result)
+
+
+def read_yaml(path: Path, *, what: str = "file") -> Any:
+    """Parse one YAML file.
+
+    A missing, non-regular (``/dev/zero``), huge or non-UTF-8 file, or a syntax error, is a
+    :class:`UserError` naming the file (and the line and column of a syntax error). Inside
+    :func:`sweep_cache` each file is parsed once.
+    """
+    cache = _PARSED.get()
+    if cache is None:
+        return _read_yaml(path, what)
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError):
+        return _read_yaml(path, what)  # the uncached path says what is wrong with it
+    if key not in cache:
+        cache[key] = _read_yaml(path, what)
+    return copy.deepcopy(cache[key])  # callers may edit what they get (variants, sweep overrides)
+
+
+def _read_yaml(path: Path, what: str) -> Any:
+    try:
+        text = read_text(path, what=f"YAML {what}")
+    except InputFileError as exc:
+        raise UserError([Problem(exc.path, (), exc.message)]) from None
     return parse_yaml(text, file=str(path))
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects a key written twice in one mapping (YAML forbids it; PyYAML keeps the last)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: dict[Any, yaml.Node] = {}
-        for key_node, _ in node.value:
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
-                continue  # merge keys (<<) may override; unhashable keys are reported by the base class
-            key = self.construct_object(key_node, deep=deep)
-            first = seen.get(key)
-            if first is not None:
-                problem = f"key {key!r} appears twice (first on line {first.start_mark.line + 1})"
-                raise yaml.constructor.ConstructorError(None, None, problem, key_node.start_mark)
-            seen[key] = key_node
-        return super().construct_mapping(node, deep=deep)
-
-
 def parse_yaml(text: str, *, file: str) -> Any:
-    """Parse YAML text; syntax errors (and a key written twice) name ``file:line:column`` and the complaint."""
+    """Parse YAML text (:mod:`workloads.safe_yaml`: no duplicate keys, bounded depth and aliases).
+
+    Syntax errors name ``file:line:column`` and the complaint.
+    """
     try:
-        return yaml.load(text, Loader=_StrictLoader)  # a SafeLoader: no arbitrary Python objects
+        return load_yaml(text)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{file}:{mark.line + 1}:{mark.column + 1}" if mark else file
         what = " ".join(part for part in (exc.context, exc.problem) if part)
-        raise UserError([Problem(where, (), f"YAML syntax error: {what}")]) from None
+        label = "YAML refused" if isinstance(exc, YAMLBoundError) else "YAML syntax error"
+        raise UserError([Problem(where, (), f"{label}: {what}")]) from None
     except yaml.YAMLError as exc:
         raise UserError([Problem(file, (), f"YAML error: {exc}")]) from None
+
+
+def once_per_object(obj: Any, compute: typing.Callable[[Any], T]) -> T:
+    """``compute(obj)``, or inside :func:`sweep_cache` its first result for this very object (shared, read-only).
+
+    For derived forms of the sections :func:`resolve_once` shares between points (their YAML form,
+    their digest); the object is kept alive with the result, so its id cannot be reused meanwhile.
+    """
+    memo = _RESOLVED.get()
+    if memo is None:
+        return compute(obj)
+    key = f"object:{id(obj)}"
+    hit = memo.get(key)
+    if hit is None or hit[0] is not obj:
+        hit = (obj, compute(obj))
+        memo[key] = hit
+    return typing.cast(T, hit[1])
 
 
 # --------------------------------------------------------------------------------------------
@@ -346,8 +425,7 @@ def _dotted(parts: Iterable[str | int]) -> str:
 def suggest(name: str, names: Iterable[str]) -> str:
     """``(did you mean 'x'?); built-in names: ...; or give a path to a YAML file`` for an unknown name."""
     names = list(names)
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(name, names)
     return f"{hint}; built-in names: {', '.join(names) or '(none found)'}; or give a path to a YAML file"
 
 
@@ -465,6 +543,13 @@ def _resolve_variant(
 def _architecture(
     ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
 ) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
+    key = ("architecture", ref, ctx.file, str(ctx.base_dir), ctx.roots, loc)
+    return resolve_once(key, problems, lambda found: _architecture_uncached(ref, ctx, loc, found))
+
+
+def _architecture_uncached(
+    ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]
+) -> tuple[ArchitectureSpec, dict[str, Any]] | None:
     before = len(problems)
     resolved = _resolve_architecture_raw(ref, ctx, loc, problems)
     if resolved is None or len(problems) > before:
@@ -494,6 +579,11 @@ def load_architecture(
 
 
 def _runtime(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeSpec | None:
+    key = ("runtime", ref, ctx.file, str(ctx.base_dir), ctx.roots, loc)
+    return resolve_once(key, problems, lambda found: _runtime_uncached(ref, ctx, loc, found))
+
+
+def _runtime_uncached(ref: Any, ctx: _Ctx, loc: Loc, problems: list[Problem]) -> RuntimeSpec | None:
     if ref is None:
         ref = "ideal"
     if isinstance(ref, str):

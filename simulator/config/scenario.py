@@ -20,19 +20,23 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
-from simulator.config.checks import check_mapping
+from simulator.config.checks import check_mapping, reachability_problems
 from simulator.config.loader import (
     _architecture,
     _Ctx,
     _runtime,
+    once_per_object,
     read_yaml,
+    resolve_once,
     validate_model,
     validation_problems,
 )
 from simulator.config.quantities import Dimension
 from simulator.errors import Problem, UserError
-from simulator.units import format_quantity
+from simulator.units import format_exact
+from workloads.models import looks_like_file
 from workloads.spec import WorkloadSpec, workload_kinds
+from workloads.suggest import did_you_mean
 
 Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
 #: Outputs written when a scenario does not say.
@@ -94,6 +98,8 @@ class _ScenarioTop(BaseModel):
     @classmethod
     def _name_is_a_folder_name(cls, name: str) -> str:
         """The name becomes the default output folder ``out/<name>``: it must stay inside ``out/``."""
+        if any(ord(c) < 32 for c in name):  # NUL and other control characters: no folder can hold them
+            raise ValueError(f"a name cannot contain control characters (such as NUL), got {name!r}")
         if not name.strip() or name in (".", "..") or "/" in name or "\\" in name:
             raise ValueError(f"expected a name usable as a folder name (no '/', not empty), got {name!r}")
         return name
@@ -145,6 +151,13 @@ def _workload_on(
 
 def _workload(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
     """Validate one workload mapping found at ``loc``; on failure add the problems and return None."""
+    key = ("workload", raw, ctx.file, str(ctx.base_dir), loc, seed)
+    return resolve_once(
+        key, problems, lambda found: _workload_uncached(raw, loc=loc, ctx=ctx, seed=seed, problems=found)
+    )
+
+
+def _workload_uncached(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, problems: list[Problem]) -> Any:
     kinds = ", ".join(workload_kinds())
     if not isinstance(raw, dict):
         problems.append(Problem(ctx.file, loc, f"expected a mapping with a 'kind' ({kinds})"))
@@ -157,14 +170,21 @@ def _workload(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed: int, pro
     kind = data["kind"]
     cls = workload_classes().get(kind) if isinstance(kind, str) else None
     if cls is None:
-        problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {data['kind']!r}; kinds: {kinds}"))
+        near = did_you_mean(kind, workload_kinds()) if isinstance(kind, str) else ""
+        problems.append(Problem(ctx.file, (*loc, "kind"), f"unknown workload kind {kind!r}{near}; kinds: {kinds}"))
         return None
-    if kind == "trace" and isinstance(data.get("path"), str):
-        trace_path = (ctx.base_dir / data["path"]).resolve()
-        if not trace_path.is_file():
-            problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {trace_path}"))
+    # file references resolve against the folder of the file that mentions them, as architecture paths do
+    for key in ("path", "model"):
+        ref = data.get(key)
+        if not isinstance(ref, str) or (key == "model" and not looks_like_file(ref)):
+            continue
+        if "\0" in ref:
+            problems.append(Problem(ctx.file, (*loc, key), f"a file name cannot contain a NUL byte: {ref!r}"))
             return None
-        data["path"] = str(trace_path)
+        data[key] = str((ctx.base_dir / ref).resolve())
+    if kind == "trace" and isinstance(data.get("path"), str) and not Path(data["path"]).is_file():
+        problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {data['path']}"))
+        return None
     if "seed" not in data and "seed" in cls.model_fields:
         data["seed"] = seed
     try:
@@ -235,7 +255,13 @@ def scenario_from_dict(
 
     if top is not None:
         for arch in architectures:
-            problems.extend(check_mapping(top.mapping, arch, file=file, prefix=("mapping",)))
+            found = check_mapping(top.mapping, arch, file=file, prefix=("mapping",))
+            if not found and top.mapping:  # units the scenario's rules select must reach the placement memories
+                found = [
+                    Problem(file, ("mapping",), f"on {arch.name}: {p.message}")
+                    for p in reachability_problems(arch, top.mapping)
+                ]
+            problems.extend(found)
         for path, values in top.sweep.items():
             if not values:
                 problems.append(Problem(file, ("sweep", path), "expected a non-empty list of values"))
@@ -245,8 +271,8 @@ def scenario_from_dict(
     resolved = {
         "name": top.name,
         "description": top.description,
-        "runtime": to_yaml_data(runtime),
-        "architectures": [to_yaml_data(a) for a in architectures],
+        "runtime": once_per_object(runtime, to_yaml_data),
+        "architectures": [once_per_object(a, to_yaml_data) for a in architectures],
         "workloads": [
             {**w.model_dump(mode="json", by_alias=True), **({"only_on": list(o)} if o else {})}
             for w, o in zip(workloads, on, strict=True)
@@ -280,10 +306,12 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 def load_scenario(path: str | Path, *, roots: Sequence[Path] | None = None) -> ScenarioSpec:
     """Read, validate and resolve a scenario file (built-in scenario names also work)."""
-    from simulator.config.loader import builtin_scenarios, find_scenario, suggest
+    from simulator.config.loader import builtin_scenarios, find_scenario, looks_like_path, suggest
 
     found = find_scenario(path, roots)
     if not found.exists():
+        if looks_like_path(str(path)):  # only a bare name means a built-in scenario
+            raise UserError([Problem(str(found), (), "scenario file not found (no such file)")])
         hint = suggest(found.stem, builtin_scenarios(roots))
         raise UserError([Problem(str(found), (), f"scenario not found: no such file nor built-in scenario{hint}")])
     data = read_yaml(found, what="scenario file")
@@ -312,7 +340,7 @@ def _dimension(annotation: Any) -> str | None:
 
 def _with_unit(value: Any, dim: str) -> Any:
     if isinstance(value, float | int) and not isinstance(value, bool):
-        return 0 if value == 0 else format_quantity(float(value), dim, digits=12)
+        return 0 if value == 0 else format_exact(float(value), dim)  # loads back bit-identical
     return value
 
 

@@ -5,7 +5,8 @@ its own named copy of its chip, so the graph is always flat. Links are bidirecti
 bandwidth in each direction. A route from a memory to a unit (or back) is the path with the fewest
 hops that passes only through memories and switches (never through another compute unit); a
 *transfer* route joins two memories the same way (collectives, device to device). Ties are broken
-by comparing the node-name sequences, so routes are deterministic. Each route lists the
+by comparing the node-name sequences, so routes are deterministic. Link validity and routes follow
+:mod:`simulator.config.topology`, the rules validation also applies. Each route lists the
 flow-network *resources* it occupies: the source memory's port, each directed link, the ports of
 memories passed through, and the destination memory's port. A memory port's capacity is its
 sustained bandwidth (bandwidth × efficiency), shared by reads and writes; a directed link's is the
@@ -17,21 +18,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
-import networkx as nx
-
-from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, MemorySpec
+from simulator.config.architecture import ArchitectureSpec, ComputeUnitSpec, LinkSpec, MemorySpec
 from simulator.config.devices import Device, expand
-from simulator.errors import UserError, user_error
+from simulator.config.topology import adjacency_of, link_problems, route_nodes
+from simulator.errors import Problem, UserError, user_error
 
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    """A path between a memory and a compute unit, and what crossing it costs.
+    """A path between a memory and a compute unit (or two memories), and what crossing it costs.
 
     ``nodes`` are the nodes from source to destination; ``resources`` are indices into
     :attr:`System.resource_names`; ``latency_s`` is the home memory's access latency plus every
-    link's latency; ``link_energy_j_per_byte`` sums the links' energy; ``links`` names each link
-    crossed with its energy per byte (for energy attribution).
+    link's and switch's latency; ``link_energy_j_per_byte`` sums the links' energy; ``links`` names
+    each link crossed with its energy per byte (for energy attribution).
     """
 
     nodes: tuple[str, ...]
@@ -42,16 +42,20 @@ class Route:
 
 
 class System:
-    """Compute units, memories and links of one architecture, with cached routes.
+    """Compute units, memories, switches and links of one architecture, with cached routes.
 
     Raises :class:`~simulator.errors.UserError` for links naming unknown endpoints or duplicated.
     """
 
     def __init__(self, arch: ArchitectureSpec) -> None:
         self.arch = arch
+        if not arch.devices:
+            problems = link_problems(arch)  # the same link rules as validation
+            if problems:
+                raise UserError([Problem(None, path, message) for path, message in problems])
         expanded = expand(arch)
         if expanded.problems:
-            raise UserError("; ".join(f"{'.'.join(map(str, loc))}: {msg}" for loc, msg in expanded.problems))
+            raise UserError([Problem(None, path, message) for path, message in expanded.problems])
         self.units: dict[str, ComputeUnitSpec] = dict(sorted(expanded.units.items()))
         self.memories: dict[str, MemorySpec] = dict(sorted(expanded.memories.items()))
         self.switches = dict(sorted(expanded.switches.items()))
@@ -62,13 +66,6 @@ class System:
         clash = sorted(set(self.units) & set(self.memories))
         if clash:
             raise user_error(None, ("compute_units",), f"names used both by a unit and a memory: {clash}")
-        self.graph: nx.Graph = nx.Graph()
-        for name in self.units:
-            self.graph.add_node(name, kind="unit")
-        for name in self.memories:
-            self.graph.add_node(name, kind="memory")
-        for name in self.switches:
-            self.graph.add_node(name, kind="switch")
         #: flow-network resources: memory ports (sorted) then directed links (sorted)
         self.resource_names: list[str] = []
         self.capacities: list[float] = []
@@ -77,30 +74,27 @@ class System:
             self._port[name] = len(self.resource_names)
             self.resource_names.append(f"{name}.port")
             self.capacities.append(mem.sustained_bandwidth_bytes_per_s)
-        problems = []
-        links = []
+        #: (a, b) in both directions -> (the link, its name as written "a-b")
+        self.edges: dict[tuple[str, str], tuple[LinkSpec, str]] = {}
         #: names of system-level (inter-device) links
         self.inter_device_links: set[str] = set()
-        for i, (link, inter) in enumerate(expanded.links):
+        links = []
+        for link, inter in expanded.links:
             a, b = link.between
-            bad = [n for n in (a, b) if n not in self.graph]
-            if bad:
-                problems.append((i, f"link endpoint(s) {bad} are neither a compute unit, a memory nor a switch"))
-                continue
-            if a == b or self.graph.has_edge(a, b):
-                problems.append((i, f"link {a}-{b} is a self-loop or duplicates another link"))
-                continue
-            self.graph.add_edge(a, b, spec=link, name=f"{a}-{b}")
+            if (a, b) in self.edges:
+                raise user_error(None, ("links",), f"link {a}-{b} is declared twice (links are bidirectional)")
+            self.edges[(a, b)] = self.edges[(b, a)] = (link, f"{a}-{b}")
             links.append((a, b))
             if inter:
                 self.inter_device_links.add(f"{a}-{b}")
-        if problems:
-            raise UserError("; ".join(f"links[{i}]: {msg}" for i, msg in problems))
+        #: nodes a route may pass through (never a compute unit)
+        self._passable = (*self.memories, *self.switches)
+        self._adjacency = adjacency_of((*self.units, *self.memories, *self.switches), links)
         self._link: dict[tuple[str, str], int] = {}
         for a, b in sorted(links + [(b, a) for a, b in links]):
             self._link[(a, b)] = len(self.resource_names)
             self.resource_names.append(f"{a}->{b}")
-            self.capacities.append(self.graph.edges[a, b]["spec"].sustained_bandwidth_bytes_per_s)
+            self.capacities.append(self.edges[(a, b)][0].sustained_bandwidth_bytes_per_s)
         self._routes: dict[tuple[str, str], Route] = {}
 
     @property
@@ -113,19 +107,17 @@ class System:
         return self._port[memory]
 
     def _path(self, memory: str, end: str) -> tuple[str, ...]:
-        allowed = [n for n in self.graph if n == end or n in self.memories or n in self.switches]
-        sub = self.graph.subgraph(allowed)
-        try:
-            paths = [tuple(p) for p in nx.all_shortest_paths(sub, memory, end)]
-        except (nx.NetworkXNoPath, nx.NodeNotFound):
+        # the one routing rule, shared with validation (simulator.config.topology)
+        nodes = route_nodes(self._adjacency, self._passable, memory, end)
+        if nodes is None:
             what = "compute unit" if end in self.units else "memory"
             raise user_error(
                 None,
                 ("links",),
                 f"memory '{memory}' is unreachable from {what} '{end}' (no path of links through memories and "
                 "switches only)",
-            ) from None
-        return min(paths)
+            )
+        return nodes
 
     def route(self, src: str, dst: str) -> Route:
         """Route from a memory to a unit (a read), a unit to a memory (a write) or a memory to a memory; cached."""
@@ -149,11 +141,10 @@ class System:
         links: list[tuple[str, float]] = []
         for a, b in pairwise(nodes):
             resources.append(self._link[(a, b)])
-            edge = self.graph.edges[a, b]
-            spec = edge["spec"]
+            spec, name = self.edges[(a, b)]
             latency += spec.latency_s
             energy += spec.energy_j_per_byte
-            links.append((edge["name"], spec.energy_j_per_byte))
+            links.append((name, spec.energy_j_per_byte))
             if b in self.memories:
                 resources.append(self._port[b])
             elif b in self.switches:

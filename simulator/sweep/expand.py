@@ -17,7 +17,8 @@ import copy
 import hashlib
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,11 +39,21 @@ def point_id(overrides: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class SweepPoint:
-    """One point of a sweep: its position in the expansion, its id and the dotted path → value overrides."""
+    """One point of a sweep: its position in the expansion, its id, the dotted path → value overrides, its key.
+
+    ``key`` is the content key of the point's resolved inputs (:mod:`simulator.sweep.keys`) when
+    known; the store files results under :attr:`store_key`, which falls back to the id.
+    """
 
     index: int
     id: str
     overrides: Mapping[str, Any] = field(default_factory=dict)
+    key: str = ""
+
+    @property
+    def store_key(self) -> str:
+        """The key results are stored under: the content key, else the id."""
+        return self.key or self.id
 
     def label(self) -> str:
         """``path=value, …`` using the last component of each path (for plots and tables).
@@ -58,27 +69,48 @@ def _short(value: Any) -> Any:
     return value
 
 
+def sweep_problems(sweep: Any, *, file: str | None = None) -> list[Problem]:
+    """What is wrong with the shape of a ``sweep:`` section: not a mapping, a path without values, a value twice."""
+    if not isinstance(sweep, Mapping):
+        return [Problem(file, ("sweep",), "expected a mapping of dotted path → list of values")]
+    problems = []
+    for path, values in sweep.items():
+        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or len(values) == 0:
+            problems.append(Problem(file, ("sweep", str(path)), "expected a non-empty list of values"))
+            continue
+        seen: dict[str, int] = {}
+        for i, value in enumerate(values):
+            text = json.dumps(value, sort_keys=True, default=str)
+            if text in seen:
+                problems.append(
+                    Problem(file, ("sweep", str(path), i), f"{value!r} is listed twice (also at {seen[text]})")
+                )
+            seen.setdefault(text, i)
+    return problems
+
+
+def sweep_size(sweep: Mapping[str, Sequence[Any]]) -> int:
+    """Number of points: the product of the value counts (1 for an empty sweep), without expanding."""
+    return math.prod(len(values) for values in sweep.values())
+
+
+def iter_points(sweep: Mapping[str, Sequence[Any]]) -> Iterator[SweepPoint]:
+    """Every combination of the sweep's values, first path slowest, one at a time (a million points fit)."""
+    paths = list(sweep)
+    for index, combo in enumerate(itertools.product(*(list(sweep[p]) for p in paths))):
+        overrides = dict(zip(paths, combo, strict=True))
+        yield SweepPoint(index=index, id=point_id(overrides), overrides=overrides)
+
+
 def expand_sweep(sweep: Mapping[str, Sequence[Any]]) -> list[SweepPoint]:
     """Every combination of the sweep's values, first path slowest; an empty sweep is one point (the base).
 
-    Raises :class:`UserError` when a path has no values.
+    Raises :class:`UserError` when a path has no values or lists a value twice.
     """
-    problems = [
-        Problem(None, ("sweep", path), "expected a non-empty list of values")
-        for path, values in sweep.items()
-        if isinstance(values, str | bytes) or not isinstance(values, Sequence) or len(values) == 0
-    ]
+    problems = sweep_problems(sweep)
     if problems:
         raise UserError(problems)
-    paths = list(sweep)
-    points = []
-    for index, combo in enumerate(itertools.product(*(list(sweep[p]) for p in paths))):
-        overrides = dict(zip(paths, combo, strict=True))
-        points.append(SweepPoint(index=index, id=point_id(overrides), overrides=overrides))
-    ids = [p.id for p in points]
-    if len(set(ids)) != len(ids):
-        raise UserError("sweep: two points have the same overrides (a value is listed twice)")
-    return points
+    return list(iter_points(sweep))
 
 
 #: Top-level keys of a scenario file a sweep path may start with (``sweep`` itself cannot be swept).
@@ -171,15 +203,35 @@ def _inline_runtime(data: dict[str, Any], base_dir: Path | None) -> None:
 def apply_overrides(
     raw: Mapping[str, Any], overrides: Mapping[str, Any], *, file: str | None = None, base_dir: Path | None = None
 ) -> dict[str, Any]:
-    """A deep copy of the raw scenario with ``overrides`` set and its ``sweep`` removed.
+    """A copy of the raw scenario with ``overrides`` set and its ``sweep`` removed.
 
     A path into ``runtime.`` when the runtime is a name or a path first inlines that runtime's
     mapping (relative paths resolve against ``base_dir``). Every bad path is collected into one
     :class:`UserError` naming the ``sweep.<path>`` key.
     """
-    data = copy.deepcopy(dict(raw))
-    data.pop("sweep", None)
-    problems = []
+    problems: list[Problem] = []
+    data = overrides_applied(raw, overrides, problems, file=file, base_dir=base_dir)
+    if problems:
+        raise UserError(problems)
+    return data
+
+
+def overrides_applied(
+    raw: Mapping[str, Any],
+    overrides: Mapping[str, Any],
+    problems: list[Problem],
+    *,
+    file: str | None = None,
+    base_dir: Path | None = None,
+) -> dict[str, Any]:
+    """Like :func:`apply_overrides`, but a bad path is added to ``problems`` and the others are still applied.
+
+    So the point can still be validated: a typo in one sweep path must not hide a problem elsewhere.
+    Only the top-level sections an override touches are copied (the rest is shared with ``raw``).
+    """
+    data = {k: v for k, v in raw.items() if k != "sweep"}
+    for section in {str(_parts(dotted)[0]) for dotted in overrides if _parts(dotted)} & data.keys():
+        data[section] = copy.deepcopy(data[section])
     for dotted, value in overrides.items():
         try:
             if dotted.startswith("runtime."):
@@ -190,6 +242,4 @@ def apply_overrides(
             problems.append(Problem(file, ("sweep", dotted), str(exc.args[0])))
         except UserError as exc:
             problems += [Problem(file, ("sweep", dotted), p.message) for p in exc.problems]
-    if problems:
-        raise UserError(problems)
     return data

@@ -1,22 +1,20 @@
 """Running a sweep: skip the points the store already has, run the rest on an executor, store each at once.
 
 :func:`run_sweep` is generic (any point function, any executor); :func:`sweep_scenario` is what
-``hetsim sweep`` does with a scenario file: expand its ``sweep:``, validate every point up front
-(a typo in a path fails in a second, not after an hour), run the missing points through
-:func:`evaluate_point`, and write ``sweep.csv``, ``pareto.json`` and the Pareto plot next to the
-``sweep.sqlite`` store.
+``hetsim sweep`` does with a scenario file: check the sweep (:mod:`simulator.sweep.plan`: every
+problem once, each point cheaply), resolve each point and compute its content key, run the points
+the store does not have through :func:`evaluate_task`, and write ``sweep.csv``, ``pareto.json``,
+the Pareto plot and any ``--export`` files next to the ``sweep.sqlite`` store.
 """
 
 from __future__ import annotations
 
-import csv
 import functools
-import hashlib
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -24,15 +22,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from simulator.errors import Problem, UserError
 from simulator.metrics.result import RunResult
 from simulator.sweep.executors import Executor, SerialExecutor
-from simulator.sweep.expand import SweepPoint, apply_overrides, expand_sweep
+from simulator.sweep.expand import SweepPoint
 from simulator.sweep.pareto import pareto_figure, pareto_rows
+from simulator.sweep.plan import PointTask, SweepPlan, plan_sweep
 from simulator.sweep.store import ResultsStore
 
-if TYPE_CHECKING:
-    from simulator.config.scenario import ScenarioSpec
-
-#: A point function: the point → a JSON-able result mapping (stored as is).
-PointFn = Callable[[SweepPoint], Mapping[str, Any]]
+#: A point function: a task (the point, or what ``task`` made of it) → a JSON-able result mapping (stored as is).
+PointFn = Callable[[Any], Mapping[str, Any]]
 
 #: Metrics stored per run of a point, in column order.
 RUN_METRICS = (
@@ -63,63 +59,78 @@ class SweepOutcome:
     written: tuple[Path, ...] = field(default_factory=tuple)
 
 
+def _progress(console: Console | None, what: str) -> Progress | None:
+    if console is None:
+        return None
+    return Progress(
+        TextColumn(f"[bold]{what}[/bold]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _second(fn: PointFn, pair: tuple[SweepPoint, Any]) -> Mapping[str, Any]:
+    """``fn`` on the task half of a ``(point, task)`` pair (module level: executors pickle it)."""
+    return fn(pair[1])
+
+
 def run_sweep(
-    points: Sequence[SweepPoint],
+    points: Iterable[SweepPoint],
     fn: PointFn,
     store: ResultsStore,
     executor: Executor | None = None,
     *,
+    total: int | None = None,
+    task: Callable[[SweepPoint], Any] | None = None,
     console: Console | None = None,
 ) -> SweepOutcome:
-    """Run ``fn`` on every point not yet in ``store``, storing each result as soon as it is handed back.
+    """Run ``fn`` on every point whose :attr:`~SweepPoint.store_key` is not in ``store``, storing each at once.
 
-    An exception from ``fn`` propagates after every point finished before it was stored; rerunning
-    with the same store computes only the rest. ``console`` shows a rich progress bar.
+    ``points`` may be a generator (a million points are never held at once; give ``total`` for the
+    progress bar). ``fn`` gets ``task(point)`` (default: the point). Points with the same key (the
+    same resolved inputs) are computed once. An exception from ``fn`` propagates after every point
+    finished before it was stored; rerunning with the same store computes only the rest.
+    ``console`` shows a rich progress bar.
     """
     executor = executor or SerialExecutor()
-    done = store.done_ids()
-    todo = [p for p in points if p.id not in done]
-    computed = 0
-    progress = (
-        Progress(
-            TextColumn("[bold]sweep[/bold]"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=console,
-            transient=False,
-        )
-        if console is not None
-        else None
-    )
-    task = None
+    done = store.done_keys()
+    counts = {"seen": 0, "skipped": 0, "computed": 0}
+    progress = _progress(console, "sweep")
+    bar = progress.add_task("sweep", total=total) if progress is not None else None
+
+    def todo() -> Iterator[tuple[SweepPoint, Any]]:
+        submitted: set[str] = set()
+        for point in points:
+            counts["seen"] += 1
+            key = point.store_key
+            if key in done or key in submitted:
+                counts["skipped"] += 1
+                if progress is not None and bar is not None:
+                    progress.advance(bar)
+                continue
+            submitted.add(key)
+            yield point, (task(point) if task is not None else point)
+
     if progress is not None:
         progress.start()
-        task = progress.add_task("sweep", total=len(points), completed=len(points) - len(todo))
     try:
-        for point, result in executor.map_unordered(fn, todo):
-            store.add(point.id, point.index, point.overrides, result)
-            computed += 1
-            if progress is not None and task is not None:
-                progress.advance(task)
+        for (point, _), result in executor.map_unordered(functools.partial(_second, fn), todo()):
+            store.add(point.store_key, point.id, point.overrides, result)
+            counts["computed"] += 1
+            if progress is not None and bar is not None:
+                progress.advance(bar)
     finally:
         if progress is not None:
             progress.stop()
-    return SweepOutcome(total=len(points), skipped=len(points) - len(todo), computed=computed, store=store.path)
+    return SweepOutcome(total=counts["seen"], skipped=counts["skipped"], computed=counts["computed"], store=store.path)
 
 
 # --------------------------------------------------------------------------------------------
 # Scenario sweeps
-
-
-@dataclass(frozen=True)
-class PointContext:
-    """What a worker needs to rebuild a point's scenario: the raw base mapping and where it came from."""
-
-    raw: Mapping[str, Any]
-    file: str | None
-    base_dir: str
 
 
 def run_metrics(run: RunResult) -> dict[str, Any]:
@@ -128,39 +139,31 @@ def run_metrics(run: RunResult) -> dict[str, Any]:
     return {key: flat[key] for key in ("architecture", "workload", "kind", *RUN_METRICS)}
 
 
-def point_scenario(context: PointContext, point: SweepPoint) -> ScenarioSpec:
-    """The validated :class:`ScenarioSpec` of one point (no timeline, plots or report: sweeps keep metrics)."""
-    from simulator.config import scenario_from_dict
-
-    data = apply_overrides(context.raw, point.overrides, file=context.file, base_dir=Path(context.base_dir))
-    outputs = data.get("outputs")
-    if isinstance(outputs, list):
-        data["outputs"] = [o for o in outputs if o not in ("timeline", "report", "plots")] or ["json"]
-    return scenario_from_dict(data, file=context.file, base_dir=Path(context.base_dir))
-
-
-def evaluate_point(point: SweepPoint, *, context: PointContext) -> dict[str, Any]:
-    """Run one point's scenario; a :class:`UserError` (e.g. it does not fit in memory) is stored as its error."""
+def evaluate_task(task: PointTask) -> dict[str, Any]:
+    """Run one point's resolved scenario; a :class:`UserError` (e.g. it does not fit in memory) is its error."""
     from simulator.runner import run_scenario
 
     try:
-        result = run_scenario(point_scenario(context, point))
+        result = run_scenario(task.spec)
     except UserError as exc:
         return {"error": exc.render(), "runs": []}
     return {"error": None, "runs": [run_metrics(run) for run in result.runs]}
 
 
-def sweep_rows(records: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> list[dict[str, Any]]:
-    """One flat row per (point, run): point id, overrides (one column per path), run metrics, error."""
+def sweep_rows(
+    points: Iterable[tuple[SweepPoint, Mapping[str, Any] | None]], paths: Sequence[str]
+) -> list[dict[str, Any]]:
+    """One flat row per (point, run): point id, overrides (one column per path), run metrics, error.
+
+    ``points`` pairs each point with its stored result (``None``: not computed).
+    """
     rows = []
-    for record in records:
-        stored = record["overrides"]
-        overrides = {path: stored[path] for path in paths if path in stored}
-        overrides.update({k: v for k, v in stored.items() if k not in overrides})
-        point = SweepPoint(index=record["index"], id=record["point_id"], overrides=overrides)
-        base = {"point_id": record["point_id"], "index": record["index"], "label": point.label()}
-        base.update({path: overrides.get(path) for path in paths})
-        result = record["result"]
+    for point, result in points:
+        base = {"point_id": point.id, "index": point.index, "label": point.label()}
+        base.update({path: point.overrides.get(path) for path in paths})
+        if result is None:
+            rows.append({**base, "error": "not computed"})
+            continue
         runs = result.get("runs") or []
         if not runs:
             rows.append({**base, "error": result.get("error")})
@@ -169,18 +172,22 @@ def sweep_rows(records: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> li
     return rows
 
 
-def write_sweep_outputs(rows: Sequence[Mapping[str, Any]], paths: Sequence[str], out_dir: Path) -> list[Path]:
-    """Write ``sweep.csv``, ``pareto.json`` and ``pareto.png``/``.svg`` from the flat rows."""
+def sweep_columns(paths: Sequence[str]) -> list[str]:
+    """Column order of ``sweep.csv`` and the exports: point, overrides, run, metrics, error."""
+    return ["point_id", "index", *paths, "architecture", "workload", "kind", *RUN_METRICS, "error"]
+
+
+def write_sweep_outputs(
+    rows: Sequence[Mapping[str, Any]], paths: Sequence[str], out_dir: Path, exports: Sequence[Path] = ()
+) -> list[Path]:
+    """Write ``sweep.csv``, ``pareto.json``, ``pareto.png``/``.svg`` and each export (``.csv``, ``.parquet``)."""
     from simulator.report.plots import save_figure
+    from simulator.sweep.export import export_rows, write_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    columns = ["point_id", "index", *paths, "architecture", "workload", "kind", *RUN_METRICS, "error"]
-    csv_path = out_dir / "sweep.csv"
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+    columns = sweep_columns(paths)
+    written = [write_csv(rows, columns, out_dir / "sweep.csv")]
+    written += [export_rows(rows, columns, target) for target in exports]
     fronts = pareto_rows(rows)
     pareto_path = out_dir / "pareto.json"
     pareto_path.write_text(
@@ -197,13 +204,20 @@ def write_sweep_outputs(rows: Sequence[Mapping[str, Any]], paths: Sequence[str],
         + "\n",
         encoding="utf-8",
     )
-    return [csv_path, pareto_path, *save_figure(pareto_figure(rows), out_dir / "pareto")]
+    return [*written, pareto_path, *save_figure(pareto_figure(rows), out_dir / "pareto")]
 
 
-def fingerprint(raw: Mapping[str, Any]) -> str:
-    """Hash of the base scenario without its sweep: a store is reused only for the same base."""
-    base = {k: v for k, v in raw.items() if k != "sweep"}
-    return hashlib.sha256(json.dumps(base, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+def _check_progress(console: Console | None, total: int) -> tuple[Callable[[int, int], None] | None, Progress | None]:
+    """A progress bar for the check of a big sweep (small ones are checked in a blink)."""
+    progress = _progress(console, "checking") if total > 2000 else None
+    if progress is None:
+        return None, None
+    bar = progress.add_task("checking", total=total)
+
+    def update(done: int, _total: int) -> None:
+        progress.update(bar, completed=done)
+
+    return update, progress
 
 
 def sweep_scenario(
@@ -212,53 +226,80 @@ def sweep_scenario(
     *,
     executor: Executor | None = None,
     console: Console | None = None,
+    exports: Sequence[str | Path] = (),
+    confirmed: bool = False,
 ) -> tuple[SweepOutcome, list[dict[str, Any]]]:
-    """Expand, validate, run (resuming) and report the sweep of a scenario file; returns the outcome and rows."""
-    from simulator.config import scenario_from_dict
-    from simulator.config.loader import find_scenario, read_yaml
+    """Check, run (resuming) and report the sweep of a scenario file; returns the outcome and rows.
+
+    ``exports`` are extra files for the rows (``.csv`` or ``.parquet``, relative to the output folder
+    unless absolute); ``confirmed`` runs a sweep bigger than :data:`~simulator.sweep.plan.CONFIRM_ABOVE`.
+    """
+    from simulator.config.loader import builtin_scenarios, find_scenario, read_yaml, suggest, sweep_cache
+    from simulator.sweep.export import check_export
 
     found = find_scenario(scenario)
+    if not found.exists():
+        hint = suggest(found.stem, builtin_scenarios())
+        raise UserError([Problem(str(found), (), f"scenario not found: no such file nor built-in scenario{hint}")])
     raw = read_yaml(found, what="scenario file")
     file = str(found)
-    base_dir = str(found.resolve().parent)
-    spec = scenario_from_dict(raw, file=file, base_dir=Path(base_dir))
-    if not spec.sweep:
-        raise UserError([Problem(file, ("sweep",), "this scenario has no sweep: add 'sweep: {dotted.path: [values]}'")])
-    sweep = raw["sweep"]
-    points = expand_sweep(sweep)
-    context = PointContext(raw=raw, file=file, base_dir=base_dir)
-    out = Path(out_dir) if out_dir is not None else Path("out") / f"{spec.name}-sweep"
-    with ResultsStore(out / "sweep.sqlite", fingerprint=fingerprint(raw)) as store:
-        done = store.done_ids()
-        problems: list[Problem] = []
-        for point in points:
-            if point.id in done:
-                continue
-            try:
-                point_scenario(context, point)
-            except UserError as exc:
-                # a bad sweep path is wrong at every point: say it once; other problems name their point
-                problems += [
-                    p
-                    if p.path[:1] == ("sweep",)
-                    else Problem(p.file, p.path, f"{p.message} (sweep point {point.index}: {point.label()})")
-                    for p in exc.problems
-                ]
-        if problems:
-            raise UserError(list(dict.fromkeys(problems)))
-        outcome = run_sweep(
-            points, functools.partial(evaluate_point, context=context), store, executor, console=console
-        )
-        # Indices as in this expansion: a point stored by an earlier, different sweep (values added
-        # since) keeps its id but not necessarily its position.
-        position = {p.id: p.index for p in points}
-        records = sorted(
-            ({**r, "index": position[r["point_id"]]} for r in store.records() if r["point_id"] in position),
-            key=lambda r: r["index"],
-        )
-    rows = sweep_rows(records, list(sweep))
-    written = write_sweep_outputs(rows, list(sweep), out)
+    targets = [check_export(Path(e)) for e in exports]
+    with sweep_cache():
+        update, checking = _check_progress(console, _size_or_zero(raw))
+        if checking is not None:
+            checking.start()
+        try:
+            plan = plan_sweep(raw, file=file, base_dir=found.resolve().parent, confirmed=confirmed, progress=update)
+        finally:
+            if checking is not None:
+                checking.stop()
+        name = str(raw.get("name"))
+        out = Path(out_dir) if out_dir is not None else Path("out") / f"{name}-sweep"
+        targets = [t if t.is_absolute() else out / t for t in targets]
+        with ResultsStore(out / "sweep.sqlite") as store:
+            keyed: list[SweepPoint] = []
+
+            def points() -> Iterator[SweepPoint]:
+                for point, _ in _points_with_specs(plan, specs):
+                    keyed.append(point)
+                    yield point
+
+            specs: dict[str, Any] = {}
+            outcome = run_sweep(
+                points(),
+                evaluate_task,
+                store,
+                executor,
+                total=plan.size,
+                task=lambda point: PointTask(point, specs.pop(point.store_key)),
+                console=console,
+            )
+            stored = store.results(p.store_key for p in keyed)
+    rows = sweep_rows(((p, (stored.get(p.store_key) or {}).get("result")) for p in keyed), plan.paths)
+    written = write_sweep_outputs(rows, plan.paths, out, targets)
     return (
         SweepOutcome(outcome.total, outcome.skipped, outcome.computed, outcome.store, tuple(written)),
         rows,
     )
+
+
+def _points_with_specs(plan: SweepPlan, specs: dict[str, Any]) -> Iterator[tuple[SweepPoint, Any]]:
+    """The plan's points; the latest one's resolved scenario (without its YAML form) waits in ``specs``.
+
+    :func:`run_sweep` asks for a point's task right after the point, so one slot is enough (a
+    million skipped points keep nothing).
+    """
+    for point, spec in plan.points():
+        specs.clear()
+        specs[point.store_key] = spec.model_copy(update={"resolved": {}})
+        yield point, spec
+
+
+def _size_or_zero(raw: Any) -> int:
+    """The number of points a raw scenario's sweep has, 0 when it cannot tell (the check says why)."""
+    from simulator.sweep.expand import sweep_problems, sweep_size
+
+    sweep = raw.get("sweep") if isinstance(raw, dict) else None
+    if not sweep or sweep_problems(sweep):
+        return 0
+    return sweep_size(sweep)

@@ -147,7 +147,7 @@ def test_validate(tmp_path: Path, gemm_scenario: Path, capsys: pytest.CaptureFix
     captured = capsys.readouterr()
     assert "Traceback" not in captured.err
     assert "at least one compute unit" in captured.err and "cannot tell what this file is" in captured.err
-    assert captured.out == f"ok  {gemm_scenario}  (scenario 'gemm-demo': 2 architectures × 1 workloads)\n"
+    assert captured.out == f"ok  {gemm_scenario}  (scenario 'gemm-demo': 2 architectures × 1 workload)\n"
 
 
 def test_list(capsys: pytest.CaptureFixture[str]) -> None:
@@ -319,7 +319,7 @@ def test_engine_user_error_names_the_pair(tmp_path: Path, capsys: pytest.Capture
     ("spec", "needle"),
     [
         ("{kind: [gemm], M: 1}", "<command line>: kind: unknown workload kind ['gemm']"),
-        ("{kind: gemm, M: 1, N: 1, K: 1, seed: abc}", "<command line>: seed: Input should be a valid integer"),
+        ("{kind: gemm, M: 1, N: 1, K: 1, seed: abc}", "<command line>: seed: expected a number"),
         ("{kind: gemm, M: 1, N: 1, K: 1, seed: [1]}", "<command line>: seed: Input should be a valid integer"),
     ],
 )

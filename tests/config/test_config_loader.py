@@ -232,7 +232,7 @@ def test_unreachable_memory() -> None:
     raw = a100_raw()
     raw["links"] = [link for link in raw["links"] if link["between"] != ["l2", "hbm"]]
     message = error_of(load_architecture, raw, file="arch.yaml")
-    assert "memory 'hbm' cannot be reached from compute unit" in message
+    assert "memory 'hbm' (home of activation, kv_cache, weight) cannot be reached from compute unit" in message
 
 
 def test_scenario_mapping_override_checked(tmp_path: Path) -> None:

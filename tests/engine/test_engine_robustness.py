@@ -87,7 +87,14 @@ def test_an_error_while_issuing_keeps_its_problems(tiny_arch: TinyArch) -> None:
     assert len(info.value.problems) == 1 and "operator 0 (op0)" in str(info.value)
 
 
-@pytest.mark.parametrize("flops", [float("nan"), float("inf"), 1e300])
+def test_non_finite_flops_are_refused_when_the_operator_is_built() -> None:
+    """NaN and infinite FLOPs never reach the engine: ``Operator`` refuses them (and so does the trace reader)."""
+    for flops in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="must be finite"):
+            op(1, "matmul", flops, (0,))
+
+
+@pytest.mark.parametrize("flops", [1e300])
 def test_non_finite_or_absurd_durations_name_the_operator(tiny_arch: TinyArch, flops: float) -> None:
     t = Trace.from_operators({"workload": "w"}, [op(0, "elementwise", 1e6), op(1, "matmul", flops, (0,))])
     with pytest.raises(UserError, match=r"operator 1 \(op1, matmul\) on unit 'npu'.*not a finite time") as info:

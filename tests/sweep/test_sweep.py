@@ -168,47 +168,56 @@ class Flaky:
 
 def _stored_ids(path: Path) -> list[str]:
     with sqlite3.connect(path) as db:
-        return [row[0] for row in db.execute("SELECT point_id FROM points")]
+        return [row[0] for row in db.execute("SELECT key FROM results")]
 
 
 def test_resume_after_crash_computes_each_point_once(tmp_path: Path) -> None:
     points = expand_sweep(SWEEP)
     store_path = tmp_path / "sweep.sqlite"
     first = Flaky(fail_on=3)
-    with ResultsStore(store_path, fingerprint="f") as store, pytest.raises(RuntimeError, match="simulated crash"):
+    with ResultsStore(store_path) as store, pytest.raises(RuntimeError, match="simulated crash"):
         run_sweep(points, first, store, SerialExecutor())
     assert len(first.calls) == 3
     assert sorted(_stored_ids(store_path)) == sorted(p.id for p in points[:2])  # finished points survived
 
     second = Flaky()
-    with ResultsStore(store_path, fingerprint="f") as store:
+    with ResultsStore(store_path) as store:
         outcome = run_sweep(points, second, store, SerialExecutor())
-        records = store.records()
+        records = store.results()
     assert outcome.skipped == 2 and outcome.computed == 4 and outcome.total == 6
     assert len(second.calls) == 4
     assert not set(second.calls) & {p.id for p in points[:2]}  # finished points not recomputed
     ids = _stored_ids(store_path)
     assert sorted(ids) == sorted(p.id for p in points) and len(ids) == len(set(ids)) == 6
-    assert [r["index"] for r in records] == list(range(6))
+    assert {r["point_id"] for r in records.values()} == {p.id for p in points}
 
     third = Flaky()
-    with ResultsStore(store_path, fingerprint="f") as store:
+    with ResultsStore(store_path) as store:
         assert run_sweep(points, third, store).computed == 0
     assert third.calls == []
 
 
-def test_store_rejects_a_different_scenario(tmp_path: Path) -> None:
-    ResultsStore(tmp_path / "s.sqlite", fingerprint="one").close()
-    with pytest.raises(UserError, match="different scenario"):
-        ResultsStore(tmp_path / "s.sqlite", fingerprint="two")
-
-
-def test_store_refuses_duplicates(tmp_path: Path) -> None:
+def test_store_replaces_a_key_stored_twice(tmp_path: Path) -> None:
+    """The same key is the same resolved inputs: storing it again replaces the row (no IntegrityError)."""
     with ResultsStore(tmp_path / "s.sqlite") as store:
-        store.add("abc", 0, {"x": 1}, {"runs": []})
-        with pytest.raises(sqlite3.IntegrityError):
-            store.add("abc", 0, {"x": 1}, {"runs": []})
+        store.add("abc", "p0", {"x": 1}, {"runs": [1]})
+        store.add("abc", "p1", {"x": 2}, {"runs": [2]})
         assert len(store) == 1
+        assert store.results()["abc"] == {"point_id": "p1", "overrides": {"x": 2}, "result": {"runs": [2]}}
+
+
+def test_points_with_one_key_are_computed_once(tmp_path: Path) -> None:
+    """Two points whose resolved inputs are equal (e.g. 1 TB/s and 1000 GB/s) share one computation."""
+    calls: list[int] = []
+
+    def fn(point: SweepPoint) -> dict[str, Any]:
+        calls.append(point.index)
+        return {"runs": []}
+
+    points = [SweepPoint(0, "a", {"bw": "1 TB/s"}, key="k"), SweepPoint(1, "b", {"bw": "1000 GB/s"}, key="k")]
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        outcome = run_sweep(points, fn, store)
+    assert calls == [0] and outcome.computed == 1 and outcome.skipped == 1
 
 
 def square_point(point: SweepPoint) -> dict[str, Any]:
@@ -223,9 +232,11 @@ def test_local_process_executor_runs_all_points(tmp_path: Path) -> None:
     points = expand_sweep({"workloads.0.batch": list(range(1, 9))})
     with ResultsStore(tmp_path / "s.sqlite") as store:
         outcome = run_sweep(points, square_point, store, LocalProcessExecutor(jobs=2))
-        records = store.records()
+        records = store.results()
     assert outcome.computed == 8
-    assert [r["result"]["runs"][0]["energy_total_j"] for r in records] == [float(b) ** 2 for b in range(1, 9)]
+    assert [records[p.id]["result"]["runs"][0]["energy_total_j"] for p in points] == [
+        float(b) ** 2 for b in range(1, 9)
+    ]
 
 
 def test_local_process_executor_propagates_errors_and_keeps_finished(tmp_path: Path) -> None:
@@ -233,7 +244,7 @@ def test_local_process_executor_propagates_errors_and_keeps_finished(tmp_path: P
     with ResultsStore(tmp_path / "s.sqlite") as store:
         with pytest.raises(ValueError, match="bad point"):
             run_sweep(points, square_point, store, LocalProcessExecutor(jobs=1))
-        assert 999 not in [r["overrides"]["workloads.0.batch"] for r in store.records()]
+        assert 999 not in [r["overrides"]["workloads.0.batch"] for r in store.results().values()]
         run_sweep([p for p in points if p.overrides["workloads.0.batch"] != 999], square_point, store)
         assert len(store) == 3
 
@@ -255,14 +266,16 @@ def test_local_process_executor_hands_back_results_finished_beside_a_failure(
     with ResultsStore(tmp_path / "s.sqlite") as store:
         with pytest.raises(ValueError, match="bad point"):
             run_sweep(points, square_point, store, LocalProcessExecutor(jobs=4))
-        assert sorted(r["overrides"]["workloads.0.batch"] for r in store.records()) == [1, 2, 3]
+        assert sorted(r["overrides"]["workloads.0.batch"] for r in store.results().values()) == [1, 2, 3]
 
 
 def test_make_executor() -> None:
     assert isinstance(make_executor("serial"), SerialExecutor)
     assert make_executor("local", jobs=3).jobs == 3  # type: ignore[attr-defined]
-    with pytest.raises(UserError):
-        make_executor("dask")
+    with pytest.raises(UserError, match="unknown executor"):
+        make_executor("ray")
+    with pytest.raises(UserError, match="--scheduler is for --executor dask"):
+        make_executor("local", scheduler="tcp://x:8786")
     with pytest.raises(ValueError):
         LocalProcessExecutor(jobs=0)
 
@@ -271,8 +284,8 @@ def test_sweep_outputs(tmp_path: Path) -> None:
     points = expand_sweep(SWEEP)
     with ResultsStore(tmp_path / "s.sqlite") as store:
         run_sweep(points, Flaky(), store)
-        records = store.records()
-    rows = sweep_rows(records, list(SWEEP))
+        records = store.results()
+    rows = sweep_rows([(p, records[p.id]["result"]) for p in points], list(SWEEP))
     assert len(rows) == 6 and rows[0]["architectures.0.memories.hbm.bandwidth"] == "1 TB/s"
     written = write_sweep_outputs(rows, list(SWEEP), tmp_path / "out")
     assert {p.name for p in written} == {"sweep.csv", "pareto.json", "pareto.png", "pareto.svg"}

@@ -120,7 +120,7 @@ def test_gptj_parallel_block() -> None:
 
 def test_validation_messages() -> None:
     with pytest.raises(ValidationError, match="max_position_embeddings"):
-        BaselineSpec(model="llama-2-7b", prompt_tokens=4096, generate_tokens=1)
+        BaselineSpec(model="llama-2-7b", prompt_tokens=4096, generate_tokens=2)
     with pytest.raises(ValidationError, match="built-in"):
         BaselineSpec(model="llama-9", prompt_tokens=4, generate_tokens=1)
     with pytest.raises(ValidationError, match="extra"):

@@ -35,7 +35,13 @@ from typing import Any
 
 import yaml
 
+from workloads.safe_yaml import InputFileError, YAMLBoundError, load_yaml, read_text
+from workloads.suggest import did_you_mean
+
 _BUILTIN_PACKAGE = "workloads.models"
+#: HF config keys that make a model a mixture of experts in a layout hetsim does not read (DBRX-style names):
+#: refused, since the model would otherwise run as a dense one and mislead.
+UNREAD_MOE_KEYS = ("moe_num_experts", "ffn_config")
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +71,15 @@ class TransformerConfig:
     dense_layers: int = 0  # the first layers keep a dense MLP of intermediate_size (DeepSeek)
 
     def __post_init__(self) -> None:
-        for key in ("hidden_size", "num_layers", "num_heads", "num_kv_heads", "head_dim", "intermediate_size",
-                    "vocab_size"):
+        for key in (
+            "hidden_size",
+            "num_layers",
+            "num_heads",
+            "num_kv_heads",
+            "head_dim",
+            "intermediate_size",
+            "vocab_size",
+        ):
             if getattr(self, key) < 1:
                 raise ValueError(f"model {self.name!r}: {key}(={getattr(self, key)}) must be >= 1")
         if self.num_experts and not 0 < self.experts_per_token <= self.num_experts:
@@ -122,15 +135,17 @@ class TransformerConfig:
     def moe_params(self) -> int:
         """Router, every routed expert and the shared expert(s) of one MoE layer."""
         d = self.hidden_size
-        return d * self.num_experts + 3 * d * (self.num_experts * self.expert_intermediate_size
-                                               + self.shared_expert_intermediate_size)
+        return d * self.num_experts + 3 * d * (
+            self.num_experts * self.expert_intermediate_size + self.shared_expert_intermediate_size
+        )
 
     @property
     def active_moe_params(self) -> int:
         """Parameters one token uses in an MoE layer: router, its top-k experts and the shared expert(s)."""
         d = self.hidden_size
-        return d * self.num_experts + 3 * d * (self.experts_per_token * self.expert_intermediate_size
-                                               + self.shared_expert_intermediate_size)
+        return d * self.num_experts + 3 * d * (
+            self.experts_per_token * self.expert_intermediate_size + self.shared_expert_intermediate_size
+        )
 
     def layer_params_at(self, layer: int) -> int:
         """All parameters of decoder layer ``layer`` (norms included)."""
@@ -180,6 +195,20 @@ class TransformerConfig:
                 raise ValueError(f"model {name!r}: HF field {key!r} must be a whole number, got {value!r}")
             return value
 
+        moe = [key for key in UNREAD_MOE_KEYS if data.get(key) not in (None, 0, 1, False)]
+        if moe:
+            raise ValueError(
+                f"model {name!r}: {', '.join(moe)} describe a mixture of experts in a layout hetsim does not read "
+                "(Mixtral, Qwen-MoE and DeepSeek-MoE field names are read); it would run as a dense model and mislead"
+            )
+        for key in ("hidden_size", "n_embd"):
+            heads_key = "num_attention_heads" if key == "hidden_size" else "n_head"
+            d, h = data.get(key), data.get(heads_key)
+            explicit_head_dim = key == "hidden_size" and data.get("head_dim")
+            if isinstance(d, int) and isinstance(h, int) and h > 0 and d % h and not explicit_head_dim:
+                raise ValueError(
+                    f"model {name!r}: {heads_key}(={h}) must divide {key}(={d}) (or give head_dim explicitly)"
+                )
         try:
             if data.get("model_type") == "gptj" or "n_embd" in data:
                 d = num("n_embd")
@@ -216,6 +245,7 @@ class TransformerConfig:
                 field = "decoder_sparse_step" if sparse_step else "mlp_only_layers"
                 raise ValueError(f"model {name!r}: HF field {field!r}: MoE on only some layers is not modelled")
             experts = num("num_local_experts", 0) or num("num_experts", 0) or num("n_routed_experts", 0)
+            experts = experts if experts > 1 else 0  # one expert is a dense MLP
             expert_width = num("moe_intermediate_size", 0) or (num("intermediate_size") if experts else 0)
             shared = num("shared_expert_intermediate_size", 0) or num("n_shared_experts", 0) * expert_width
             if experts and not num("num_experts_per_tok", 0):
@@ -251,7 +281,19 @@ def builtin_models() -> tuple[str, ...]:
 
 
 def _read_mapping(text: str, source: str) -> dict[str, Any]:
-    data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
+    """A model config's mapping from JSON (``.json``) or YAML text; errors name ``source`` and the line."""
+    try:
+        data = json.loads(text) if source.endswith(".json") else load_yaml(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"model config {source}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg})") from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        what = " ".join(part for part in (exc.context, exc.problem) if part)
+        label = "YAML refused" if isinstance(exc, YAMLBoundError) else "YAML syntax error"
+        raise ValueError(f"model config {where}: {label}: {what}") from None
+    except yaml.YAMLError as exc:
+        raise ValueError(f"model config {source}: YAML error: {exc}") from None
     if not isinstance(data, dict):
         raise ValueError(f"model config {source}: expected a mapping of HF config fields")
     return data
@@ -274,9 +316,21 @@ def load_model(model: str | dict[str, Any] | TransformerConfig) -> TransformerCo
     if model in names:
         return _builtin(model)
     path = Path(model)
-    if path.is_file():
-        return TransformerConfig.from_hf(_read_mapping(path.read_text(), str(path)), path.stem)
-    raise ValueError(f"model(={model!r}) is neither a built-in model {names} nor an existing config file")
+    if looks_like_file(model) or path.exists():
+        try:
+            text = read_text(path, what="model config file")
+        except InputFileError as exc:
+            raise ValueError(f"model config {exc}") from None
+        return TransformerConfig.from_hf(_read_mapping(text, str(path)), path.stem)
+    raise ValueError(
+        f"unknown model {model!r}{did_you_mean(model, names)}; built-in models: {', '.join(names)}; "
+        "or give a path to a HF config.json (or .yaml)"
+    )
+
+
+def looks_like_file(model: str) -> bool:
+    """Whether a ``model:`` string names a config file rather than a built-in model."""
+    return model.endswith((".json", ".yaml", ".yml")) or "/" in model or "\\" in model
 
 
 __all__ = ["TransformerConfig", "builtin_models", "load_model"]
