@@ -189,3 +189,21 @@ def test_all_to_all_sends_a_share_to_every_other_rank() -> None:
     assert run.bytes_by_link["gpu0.hbm-nvswitch"] == pytest.approx(2 * 3 / 4 * size, rel=1e-9)
     assert "gpu4.hbm-nvswitch" not in run.bytes_by_link
     assert run.latency_s > 3 / 4 * size / (450e9 * 0.783)
+
+
+def test_validate_names_a_pair_needing_more_devices_or_overflowing_a_device(tmp_path: Any) -> None:
+    from simulator.cli import main
+    from simulator.config import load_scenario
+    from simulator.preflight import scenario_problems
+
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\narchitectures: [a100-80gb, dgx-a100]\nworkloads:\n"
+        "  - {name: tp2, kind: baseline, model: llama-2-70b, prompt_tokens: 8, generate_tokens: 2,\n"
+        "     tensor_parallel: 2}\n"
+        "  - {name: tp1, kind: baseline, model: llama-2-70b, prompt_tokens: 8, generate_tokens: 2}\n"
+    )
+    text = " ".join(p.message for p in scenario_problems(load_scenario(path)))
+    assert "runs on 2 devices but 'a100-80gb' has 1" in text
+    assert "memory 'gpu0.hbm' holds" in text and "tensor_parallel: N" in text
+    assert main(["validate", str(path)]) == 2
