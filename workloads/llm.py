@@ -22,8 +22,10 @@ Counting conventions (FLOPs; a multiply-accumulate is 2):
   (x·σ(x) = 4, gate product 1); GELU (tanh form) 8/element; residual add 1/element; greedy
   sampling 1/logit. These small-op constants are stated assumptions (vector work, not sourced).
 
-Bytes: weights at ``weight_dtype`` (weight-only ``int8``/``int4``: quantisation scales are not
-counted), activations and KV cache at ``dtype``; token ids are int64 (8 bytes, as PyTorch).
+Bytes: weights at ``weight_dtype``; weight-only ``int8``/``int4`` linear layers add one 16-bit scale
+(and zero point, ``quant_zero_points``) per ``quant_group_size`` weights and a ``dequant`` operator
+(the in-kernel unpacking work, see ``workloads.emitter.DEQUANT_OPS``); activations and KV cache at
+``dtype``; token ids are int64 (8 bytes, as PyTorch).
 Every operator reads its inputs and writes its outputs once (no cross-operator fusion); the
 simulator applies on-chip reuse. Each op's ``deps`` are exactly the ops whose outputs it reads.
 """
@@ -237,6 +239,12 @@ class LLMSpecBase(WorkloadBase):
     weight_dtype: WeightDtype | None = Field(
         None, description="weight storage dtype (int8/int4 = weight-only quantisation); default: dtype"
     )
+    quant_group_size: int = Field(
+        128, ge=1, description="weights per quantisation group (int8/int4): one scale (and zero point) per group"
+    )
+    quant_zero_points: bool = Field(
+        False, description="asymmetric quantisation: a 16-bit zero point per group beside the scale (gpt-fast int4)"
+    )
 
     @field_validator("model")
     @classmethod
@@ -272,6 +280,10 @@ class LLMSpecBase(WorkloadBase):
         """The resolved model shapes."""
         return load_model(self.model)
 
+    def emitter(self) -> Emitter:
+        """An emitter at this workload's dtypes and weight-only quantisation format."""
+        return Emitter(self.dtype, self.wdtype, self.quant_group_size, self.quant_zero_points)
+
     @property
     def wdtype(self) -> str:
         """The effective weight dtype."""
@@ -293,6 +305,8 @@ class LLMSpecBase(WorkloadBase):
             "weight_bytes": tensor_bytes(cfg.params, self.wdtype, "weight"),
             "dtype": self.dtype,
             "weight_dtype": self.wdtype,
+            **({"quant_group_size": self.quant_group_size, "quant_zero_points": self.quant_zero_points}
+               if self.wdtype in ("int8", "int4") else {}),
             **extra,
         }
 
@@ -341,7 +355,7 @@ def build_baseline(spec: BaselineSpec) -> Trace:
     cfg = spec.config
 
     def operators() -> Iterator[Operator]:
-        em = Emitter(spec.dtype, spec.wdtype)
+        em = spec.emitter()
         res = yield from transformer_pass(em, cfg, prefill_plan(cfg, spec.batch, spec.prompt_tokens))
         tok = emit_sample(em, cfg, "prefill", 0, spec.batch, res.logits, 1.0)
         yield from em.drain()

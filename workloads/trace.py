@@ -38,6 +38,8 @@ OP_KINDS: Final = (
     "gather",
     "reorg",
     "concat",
+    "dequant",  # weight-only dequantisation inside a GEMM kernel: dims M, N (the weight), work in registers
+    "host",  # framework bookkeeping on the host: dims kernels (small kernels), host_ops (calls), syncs (read-backs)
 )
 
 #: Phase tags used by the built-in generators. Free-form strings are allowed; these are the ones

@@ -54,7 +54,7 @@ class Engine:
         self.arch = arch
         self.system = System(arch)
         profile = HostProfile(runtime)
-        self.mapper = Mapper(self.system, mapping, profile.launch_cost_s)
+        self.mapper = Mapper(self.system, mapping, profile)
         self.env = CountingEnvironment()
         self.ledger = Ledger()
         self.capacity = Capacity(self.system)
@@ -113,6 +113,7 @@ class Engine:
             makespan_s=execution.makespan,
             last_split=execution.last_split,
             busy_by_unit_s={name: execution.busy_s[i] for i, name in enumerate(self.mapper.unit_names)},
+            device_busy_s=execution.device_busy_s,
             capacity=self.capacity,
             events=self.env.processed,
             wall_start=wall_start,

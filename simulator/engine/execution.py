@@ -97,6 +97,11 @@ class Execution:
         self.last_id = -1
         self.makespan = 0.0
         self.last_split: LatencySplit = ZERO_SPLIT
+        #: units running an operator now, since when any has been, and the union of busy time so far
+        #: (the device's active time; the rest of the makespan it waits, at active-idle power)
+        self.running = 0
+        self.running_since = 0.0
+        self.device_busy_s = 0.0
 
     def issue(self, op: Operator, host_s: float, host_split: LatencySplit) -> OpState:
         """Issue ``op`` now (the host spent ``host_s`` on it): choose its unit, queue it, start it if it can."""
@@ -152,6 +157,9 @@ class Execution:
         span = st.span
         if now < span.start_s:
             span.start_s = now
+        if not self.running:
+            self.running_since = now
+        self.running += 1
         self.net.start_group(cost.flows, cost.compute_s, cost.latency_s, st, st.record, cost)
 
     def finish(self, group: FlowGroup) -> None:
@@ -172,6 +180,9 @@ class Execution:
         )
         self.busy_s[u] += now - start_s
         self.busy[u] = False
+        self.running -= 1
+        if not self.running:
+            self.device_busy_s += now - self.running_since
         self.unit_end_s[u] = now
         self.unit_end_split[u] = split
         if now >= self.makespan:

@@ -163,6 +163,7 @@ class RunTotals:
         makespan_s: float,
         last_split: LatencySplit,
         busy_by_unit_s: dict[str, float],
+        device_busy_s: float,
         capacity: Capacity,
         events: int,
         wall_start: float,
@@ -175,11 +176,18 @@ class RunTotals:
         for name, memory in system.memories.items():
             self.ledger.add_static(name, memory.static_power_w)
         self.ledger.add_static("system", arch.static_power_w)
+        self.ledger.add_idle("active_idle", arch.active_idle_power_w, latency - device_busy_s)
         phase_time: dict[str, float] = {}
         for span in self.spans:
             if span.end_s >= span.start_s:
                 phase_time[span.phase] = phase_time.get(span.phase, 0.0) + (span.end_s - span.start_s)
-        views = self.ledger.views(latency, phase_time)
+        levels: dict[str, str] = {name: mem.level for name, mem in system.memories.items()}
+        for name in system.units:
+            levels[f"{name}.sram"] = "sram"
+            levels[f"{name}.registers"] = "register"
+        for a, b in system.graph.edges:
+            levels[system.graph.edges[a, b]["name"]] = "link"
+        views = self.ledger.views(latency, phase_time, levels)
         roofline = self.roof_compute_s
         for mem, b in self.roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
@@ -205,6 +213,7 @@ class RunTotals:
             energy_by_component_j=views.by_component,
             energy_by_phase_j=views.by_phase,
             energy_by_kind_j=views.by_kind,
+            energy_by_level_j=views.by_level,
             latency_by_category_s=by_category(last_split, latency),
             latency_by_phase_s=dict(sorted(phase_time.items())),
             busy_by_unit_s=busy_by_unit_s,
