@@ -185,8 +185,8 @@ class RunTotals:
         for name in system.units:
             levels[f"{name}.sram"] = "sram"
             levels[f"{name}.registers"] = "register"
-        for a, b in system.graph.edges:
-            levels[system.graph.edges[a, b]["name"]] = "link"
+        for _, link_name in system.edges.values():
+            levels[link_name] = "link"
         views = self.ledger.views(latency, phase_time, levels)
         roofline = self.roof_compute_s
         for mem, b in self.roof_bytes.items():
