@@ -7,7 +7,7 @@ is the job of :mod:`simulator.hardware`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,12 +21,20 @@ from simulator.config.quantities import (
     Size,
     Time,
 )
+from workloads.base import check_number_inputs
 
 
 class Spec(BaseModel):
     """Base for every YAML-facing model: unknown keys are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """``instances: true`` or ``tile_m: "16"`` is a mistake, not 1 or 16 (pydantic's lax mode would accept it)."""
+        check_number_inputs(cls, data)
+        return data
 
 
 class UtilisationSpec(Spec):
