@@ -6,7 +6,7 @@ import types
 import typing
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 #: Default bound on a workload's estimated operator count (``max_operators``): about eight hours of
@@ -79,6 +79,8 @@ class WorkloadBase(BaseModel):
 def _number_type(annotation: Any) -> bool:
     """Whether a field takes a number and not a boolean (``int``, ``float``, ``int | None``, ...)."""
     if typing.get_origin(annotation) is typing.Annotated:
+        if any(isinstance(meta, BeforeValidator) for meta in typing.get_args(annotation)[1:]):
+            return False  # parses its own input (a quantity with a unit)
         annotation = typing.get_args(annotation)[0]
     if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         members = [a for a in typing.get_args(annotation) if a is not type(None)]
@@ -97,6 +99,8 @@ def check_number_inputs(model: type[BaseModel], data: Any) -> None:
         return
     errors = []
     for name, field in model.model_fields.items():
+        if any(isinstance(meta, BeforeValidator) for meta in field.metadata):
+            continue  # the field parses its own input (a quantity with a unit, "2 TB/s")
         for key in (field.alias, name):
             if key is not None and key in data:
                 value = data[key]

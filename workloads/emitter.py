@@ -13,12 +13,17 @@ from workloads.dtypes import bits_per_element, tensor_bytes
 from workloads.trace import Operator, TensorRef
 
 #: Weight-only integer formats (``weight_dtype`` int8/int4 with a floating-point compute dtype). As in
-#: AWQ/GPTQ checkpoints, only linear layers are quantised, each group of ``QUANT_GROUP`` weights carrying
-#: one fp16 scale; embeddings, norms and the LM head stay at the compute dtype. Group size 128 is those
-#: tools' usual default (assumption: no number in docs/references.md).
+#: AWQ/GPTQ/gpt-fast checkpoints, only linear layers are quantised: each group of ``group_size`` weights
+#: carries one 16-bit scale, and one 16-bit zero point when ``zero_points`` (asymmetric formats; gpt-fast's
+#: int4 stores both, group 32, docs/references.md#weight-only-quantisation); embeddings, norms and the LM head
+#: stay at the compute dtype. The default group of 128 is AWQ/GPTQ's usual (assumption).
 WEIGHT_ONLY = frozenset({"int8", "int4"})
 QUANT_GROUP = 128
 SCALE_BYTES = 2
+#: Arithmetic per weight to turn a stored integer into the compute dtype inside the GEMM kernel, counted
+#: from the format [D]: int4 unpacking is a shift and a mask (2), every format converts to float (1), a
+#: scale alone is a multiply (1), a scale and a zero point one fused (q − z)·s (2).
+DEQUANT_OPS = {("int4", False): 4, ("int4", True): 5, ("int8", False): 2, ("int8", True): 3}
 #: Linear layers that weight-only checkpoints keep unquantised.
 UNQUANTISED_LINEAR = frozenset({"lm_head", "embed_tokens"})  # embed_tokens: a tied LM head
 
@@ -36,8 +41,8 @@ class Emitter:
     """
 
     def __init__(
-        self, dtype: str, weight_dtype: str, tensor_parallel: int = 1, pipeline_parallel: int = 1,
-        expert_parallel: int = 1,
+        self, dtype: str, weight_dtype: str, group_size: int = QUANT_GROUP, zero_points: bool = False, *,
+        tensor_parallel: int = 1, pipeline_parallel: int = 1, expert_parallel: int = 1,
     ) -> None:
         self.dtype = dtype
         self.tp = tensor_parallel
@@ -47,6 +52,8 @@ class Emitter:
         # their tensors are stored at fp8 (TensorRT-LLM's FP8 recipe quantises the linear layers).
         self.vector_dtype = "fp16" if dtype == "fp8" else dtype
         self.weight_dtype = weight_dtype
+        self.group_size = group_size
+        self.zero_points = zero_points
         self.next_id = 0
         self._buffer: list[Operator] = []
         #: devices every emitted operator is replicated on (a tensor-parallel group)
@@ -87,8 +94,13 @@ class Emitter:
             return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight"))
         if not linear or tensor in UNQUANTISED_LINEAR:
             return TensorRef(tensor, "weight", tensor_bytes(elements, self.dtype))
-        scales = math.ceil(elements / QUANT_GROUP) * SCALE_BYTES
+        per_group = SCALE_BYTES * (2 if self.zero_points else 1)
+        scales = math.ceil(elements / self.group_size) * per_group
         return TensorRef(tensor, "weight", tensor_bytes(elements, self.weight_dtype, "weight") + scales)
+
+    def quantised(self, tensor: str) -> bool:
+        """Whether a linear layer's weight ``tensor`` is stored weight-only quantised."""
+        return self.weight_dtype in WEIGHT_ONLY and tensor not in UNQUANTISED_LINEAR
 
     def kv(self, tensor: str, elements: float) -> TensorRef:
         """A KV-cache tensor of ``elements`` values at the compute dtype (fractional: expected-value traces)."""
@@ -197,6 +209,18 @@ class Emitter:
         self._ids[created[0]] = (tuple(ids), to)
         return created[0]
 
+    def host(
+        self, name: str, phase: str, step: int, deps: tuple[int | None, ...], *, kernels: int, host_ops: int, syncs: int
+    ) -> int:
+        """Framework bookkeeping on the host (kind ``host``): small kernels, host-only calls and read-backs.
+
+        The runtime prices it (``per_kernel_overhead`` × kernels + ``per_host_op_overhead`` × host_ops, and a
+        wait for the device when ``syncs`` > 0); under the ``ideal`` runtime it costs nothing.
+        """
+        return self.emit(
+            name, "host", phase, 0, (), (), deps, {"kernels": kernels, "host_ops": host_ops, "syncs": syncs}, step
+        )
+
     def drain(self) -> list[Operator]:
         """Hand over the buffered operators and forget them."""
         out, self._buffer = self._buffer, []
@@ -206,8 +230,20 @@ class Emitter:
         self, name: str, phase: str, step: int, m: int, n: int, k: int, inp: TensorRef, weight: str, out: str,
         deps: tuple[int | None, ...], bias: bool = False, extra_reads: tuple[TensorRef, ...] = (),
     ) -> int:
-        """A linear layer ``out[M,N] = inp[M,K] · W[K,N] (+ b)``."""
+        """A linear layer ``out[M,N] = inp[M,K] · W[K,N] (+ b)``.
+
+        A weight-only quantised weight is first turned into the compute dtype by a ``dequant`` operator
+        (the in-kernel unpacking, :data:`DEQUANT_OPS` per weight, on the vector unit, no memory traffic of
+        its own: it happens in registers), which the GEMM waits for.
+        """
         reads = (inp, self.weight(weight, k * n + (n if bias else 0), linear=True), *extra_reads)
+        if self.quantised(weight):
+            ops = DEQUANT_OPS[(self.weight_dtype, self.zero_points)]
+            deq = self.emit(
+                name + ".dequant", "dequant", phase, ops * k * n, (), (), deps, {"M": k, "N": n}, step,
+                dtype=self.vector_dtype,
+            )
+            deps = (*deps, deq)
         return self.emit(
             name, "matmul", phase, 2 * m * n * k + (m * n if bias else 0), reads, (self.act(out, m * n),), deps,
             {"B": 1, "M": m, "N": n, "K": k}, step,

@@ -22,8 +22,10 @@ Counting conventions (FLOPs; a multiply-accumulate is 2):
   (x·σ(x) = 4, gate product 1); GELU (tanh form) 8/element; residual add 1/element; greedy
   sampling 1/logit. These small-op constants are stated assumptions (vector work, not sourced).
 
-Bytes: weights at ``weight_dtype`` (weight-only ``int8``/``int4``: quantisation scales are not
-counted), activations and KV cache at ``dtype``; token ids are int64 (8 bytes, as PyTorch).
+Bytes: weights at ``weight_dtype``; weight-only ``int8``/``int4`` linear layers add one 16-bit scale
+(and zero point, ``quant_zero_points``) per ``quant_group_size`` weights and a ``dequant`` operator
+(the in-kernel unpacking work, see ``workloads.emitter.DEQUANT_OPS``); activations and KV cache at
+``dtype``; token ids are int64 (8 bytes, as PyTorch).
 Every operator reads its inputs and writes its outputs once (no cross-operator fusion); the
 simulator applies on-chip reuse. Each op's ``deps`` are exactly the ops whose outputs it reads.
 """
@@ -371,6 +373,12 @@ class LLMSpecBase(WorkloadBase):
         1, ge=1, description="devices an MoE model's experts are spread over (whole experts, all-to-all dispatch "
         "and combine); attention runs data-parallel, each device on batch/expert_parallel sequences",
     )
+    quant_group_size: int = Field(
+        128, ge=1, description="weights per quantisation group (int8/int4): one scale (and zero point) per group"
+    )
+    quant_zero_points: bool = Field(
+        False, description="asymmetric quantisation: a 16-bit zero point per group beside the scale (gpt-fast int4)"
+    )
 
     @field_validator("model")
     @classmethod
@@ -446,8 +454,12 @@ class LLMSpecBase(WorkloadBase):
         return load_model(self.model)
 
     def emitter(self) -> Emitter:
-        """The emitter of this workload's operators (dtypes, tensor and pipeline parallelism)."""
-        return Emitter(self.dtype, self.wdtype, self.tensor_parallel, self.pipeline_parallel, self.expert_parallel)
+        """The emitter of this workload's operators (dtypes, quantisation format, parallelism)."""
+        return Emitter(
+            self.dtype, self.wdtype, self.quant_group_size, self.quant_zero_points,
+            tensor_parallel=self.tensor_parallel, pipeline_parallel=self.pipeline_parallel,
+            expert_parallel=self.expert_parallel,
+        )
 
     @property
     def wdtype(self) -> str:
@@ -473,6 +485,8 @@ class LLMSpecBase(WorkloadBase):
             "tensor_parallel": self.tensor_parallel,
             "pipeline_parallel": self.pipeline_parallel,
             "expert_parallel": self.expert_parallel,
+            **({"quant_group_size": self.quant_group_size, "quant_zero_points": self.quant_zero_points}
+               if self.wdtype in ("int8", "int4") else {}),
             **extra,
         }
 

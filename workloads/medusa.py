@@ -72,6 +72,17 @@ VICUNA_7B_MEDUSA1_TOPK_ACC: tuple[tuple[float, float], ...] = (
 )
 
 
+#: Per-step Python bookkeeping of ``medusa_generate`` not emitted as device operators above, counted from
+#: FasterDecoding/Medusa ``medusa/model/utils.py`` (greedy path): generate_candidates (argmax, cat, tree-index
+#: gather, cat with a zero, retrieve gather: 6 kernels, 4 views), tree_decoding (position-id add, the medusa-logits
+#: gather: 2 kernels, 2 calls), evaluate_posterior (eq, argmax, int, cumprod, sum, max, argmax: 7 kernels, 3 slices,
+#: the ``accept_length == 0`` test reads a value back: 1 sync), update_inference_inputs (index add, cat, index,
+#: copy, two logits slices: 6 kernels, 6 calls; slicing by the accepted length and the ``new_token`` limit test:
+#: 2 syncs) and the loop's end-of-sequence test (eq, any: 2 kernels, 2 calls, 1 sync). Counts, not timings: the
+#: runtime prices them (docs/references.md#eager-host-bound).
+MEDUSA_STEP_BOOKKEEPING = {"kernels": 23, "host_ops": 17, "syncs": 4}
+
+
 def per_rank_accuracies(topk_acc: Sequence[tuple[float, float]], tail_decay: float = 0.5) -> list[list[float]]:
     """Per-rank accuracies (ranks 0..9) from (top-1, top-5) per head, by the module's stated assumption."""
     out: list[list[float]] = []
@@ -307,6 +318,7 @@ def build_medusa(spec: MedusaSpec) -> Trace:
                 (em.raw("token_ids", b * (depth + 1) * TOKEN_ID_BYTES),), (am,), {"M": b * leaves, "N": depth}, step,
                 tokens=tokens,
             )
+            em.host(f"s{step}.bookkeeping", "decode", step, (acc,), **MEDUSA_STEP_BOOKKEEPING)
             accepted_kv = b * tokens * cfg.num_kv_heads * hd * 2  # K and V elements of the accepted tokens
             updates: list[int] = []
             for i in range(cfg.num_layers):

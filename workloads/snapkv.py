@@ -104,6 +104,12 @@ class SnapKVSpec(LLMSpecBase):
         return cfg.num_kv_heads if self.per_kv_head else cfg.num_heads
 
 
+#: Host-only calls the SnapKV hijack adds to each layer's attention forward at decode, counted from
+#: FasterDecoding/SnapKV ``snapkv/monkeypatch/llama_hijack_4_37.py``: ``init_snapkv(self)``, the
+#: ``kv_seq_len`` attribute test and update, and the prefill-or-decode shape test = 4. Priced by the runtime.
+SNAPKV_HOST_OPS_PER_LAYER = 4
+
+
 def build_snapkv(spec: SnapKVSpec) -> Trace:
     """Trace of prefill + per-layer SnapKV selection + decode over the compressed cache."""
     cfg = spec.config
@@ -181,6 +187,10 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
                     dp = replace(dp, kv_dep=gathers.get)
             else:
                 dp = decode_plan(cfg, b, step, p + step - 1, tok, kv_update=spec.kv_update)
+            if spec.compresses:
+                # the hijacked attention forward's own bookkeeping, every layer of every step
+                em.host(f"s{step}.snapkv_bookkeeping", "decode", step, (tok,), kernels=0,
+                        host_ops=SNAPKV_HOST_OPS_PER_LAYER * cfg.num_layers, syncs=0)
             res = yield from transformer_pass(em, cfg, dp)
             tok = emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
             yield from em.drain()

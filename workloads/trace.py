@@ -38,6 +38,8 @@ OP_KINDS: Final = (
     "gather",
     "reorg",
     "concat",
+    "dequant",  # weight-only dequantisation inside a GEMM kernel: dims M, N (the weight), work in registers
+    "host",  # framework bookkeeping on the host: dims kernels (small kernels), host_ops (calls), syncs (read-backs)
     # collectives between devices (tensor/pipeline parallelism): dims ``bytes`` = the buffer per rank;
     # the ranks are the operator's ``group`` in ring order; the simulator sends them as NCCL's algorithms do
     "all_reduce",

@@ -7,7 +7,7 @@ is the job of :mod:`simulator.hardware`.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -21,12 +21,20 @@ from simulator.config.quantities import (
     Size,
     Time,
 )
+from workloads.base import check_number_inputs
 
 
 class Spec(BaseModel):
     """Base for every YAML-facing model: unknown keys are errors, instances are immutable."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        """``instances: true`` or ``tile_m: "16"`` is a mistake, not 1 or 16 (pydantic's lax mode would accept it)."""
+        check_number_inputs(cls, data)
+        return data
 
 
 class UtilisationSpec(Spec):
@@ -72,6 +80,19 @@ class ComputeUnitSpec(Spec):
         default_factory=UtilisationSpec, description="shape-dependent utilisation model"
     )
     buffer: str | None = Field(None, description="memory whose capacity bounds on-chip reuse (tiling)")
+    sram_energy_j_per_byte: EnergyPerByte = Field(
+        0.0,
+        alias="sram_energy",
+        description="energy per byte the unit moves through its own on-chip SRAM (shared memory/L1, BRAM, a local "
+        "buffer) between its memories and its datapath; charged to '<unit>.sram' on every byte it reads or writes, "
+        "except bytes homed in its `buffer` memory (already charged there)",
+    )
+    register_energy_j_per_flop: dict[str, EnergyPerFlop] = Field(
+        default_factory=dict,
+        alias="register_energy",
+        description="register-file operand energy per FLOP per dtype, charged to '<unit>.registers' as data "
+        "movement (on top of energy_per_flop, which is then the datapath alone)",
+    )
     static_power_w: Power = Field(0.0, alias="static_power", description="leakage and clock power while powered")
     ops: tuple[str, ...] | None = Field(None, description="operator kinds this unit can run (default: all)")
 
@@ -80,6 +101,9 @@ class ComputeUnitSpec(Spec):
         missing = sorted(set(self.peak_flops_per_s) - set(self.energy_per_flop_j))
         if missing:
             raise ValueError(f"energy_per_flop needs an entry for every dtype in peak; missing {missing}")
+        extra = sorted(set(self.register_energy_j_per_flop) - set(self.peak_flops_per_s))
+        if extra:
+            raise ValueError(f"register_energy has dtypes the unit has no peak for: {extra}")
         return self
 
 
@@ -98,6 +122,12 @@ class MemorySpec(Spec):
     read_energy_j_per_byte: EnergyPerByte = Field(alias="read_energy", description="energy per byte read")
     write_energy_j_per_byte: EnergyPerByte = Field(alias="write_energy", description="energy per byte written")
     static_power_w: Power = Field(0.0, alias="static_power", description="refresh/leakage power")
+    pass_energy_j_per_byte: EnergyPerByte = Field(
+        0.0,
+        alias="pass_energy",
+        description="energy per byte crossing this level on the way between another (home) memory and a unit, "
+        "e.g. HBM data passing through L2; charged to this memory",
+    )
 
     @property
     def sustained_bandwidth_bytes_per_s(self) -> float:
@@ -204,17 +234,37 @@ class ArchitectureSpec(Spec):
     collectives: CollectiveSpec = Field(
         default_factory=CollectiveSpec, description="how collectives between devices are sent (NCCL model)"
     )
+    active_idle_power_w: Power = Field(
+        0.0,
+        alias="active_idle_power",
+        description="power above the static floor while the device is up and clocked but runs no operator "
+        "(waiting on the host); charged for the time no compute unit is busy",
+    )
+
+
+class AttentionEfficiencyPoint(Spec):
+    """One point of a published attention-kernel efficiency curve."""
+
+    keys: int = Field(ge=1, description="sequence length (keys per query) of the measurement")
+    efficiency: float = Field(gt=0, le=1, description="achieved fraction of the dtype's peak at that length")
+    head_dim: int | None = Field(None, ge=1, description="head dimension measured (documentation)")
 
 
 class RuntimeSpec(Spec):
-    """The software stack's cost on top of the hardware: host time to issue each kernel.
+    """The software stack's cost on top of the hardware: how the host issues work, and what kernels achieve.
 
-    The host issues operators in trace order, ``per_kernel_overhead`` each (times the kernels an
-    operator of that kind launches), running ahead of the device asynchronously; after an
-    operator whose kind is in ``sync_on`` it waits for the device (e.g. a token read back to
-    Python). On the device, each kernel also costs ``kernel_launch_latency`` on its unit before it
-    does useful work (launch, grid fill and drain between dependent kernels). Both are reported
-    as the ``runtime_overhead`` latency category, never hidden inside a hardware number.
+    The host issues operators in trace order. Each costs ``per_kernel_overhead`` per kernel it
+    launches (``kernels_per_op``) plus ``per_host_op_overhead`` per framework call that launches
+    nothing (``host_ops_per_op``: views, reshapes, module calls); a ``host`` operator (per-step
+    framework bookkeeping a workload emits) carries its own counts in its dims. With
+    ``host_device: overlap`` the host runs ahead of the device asynchronously and waits only after
+    an operator whose kind is in ``sync_on`` (or a ``host`` operator with ``syncs``), e.g. a token
+    read back to Python; with ``serialise`` it waits for every operator (a synchronize per call,
+    as a Python timing loop does). On the device each kernel also costs ``kernel_launch_latency``
+    on its unit. All of it is reported as the ``runtime_overhead`` latency category, never hidden
+    inside a hardware number. ``kernels`` names the kernel library and its version, whose achieved
+    fraction of the chip's rate per dtype (``kernel_efficiency``) and attention efficiency
+    (``attention_efficiency``) belong to the software, not to the chip.
     """
 
     name: str = Field(description="profile name")
@@ -230,6 +280,32 @@ class RuntimeSpec(Spec):
         default_factory=dict, description="kernels launched per operator kind (default 1)"
     )
     sync_on: tuple[str, ...] = Field((), description="operator kinds after which the host waits for the device")
+    host_device: Literal["overlap", "serialise"] = Field(
+        "overlap",
+        description="overlap: the host issues ahead of the device and waits only at sync points; serialise: it "
+        "waits for every operator to finish before issuing the next (a synchronize per call)",
+    )
+    per_host_op_overhead_s: Time = Field(
+        0.0,
+        alias="per_host_op_overhead",
+        description="host time per framework call that launches no kernel (a view, reshape or module call)",
+    )
+    host_ops_per_op: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="host-only framework calls per operator kind (default 0)"
+    )
+    kernels: str | None = Field(
+        None, description="kernel library and version the efficiencies describe, e.g. 'trtllm-0.5' (documentation)"
+    )
+    kernel_efficiency: dict[str, Annotated[float, Field(gt=0, le=1)]] = Field(
+        default_factory=dict,
+        description="achieved fraction of a matrix unit's sustained rate per dtype with this kernel library "
+        "(default 1: the chip's measured efficiency alone)",
+    )
+    attention_efficiency: tuple[AttentionEfficiencyPoint, ...] = Field(
+        (),
+        description="achieved fraction of peak of the attention kernel by keys per query (a published curve, "
+        "interpolated in log(keys); default: the unit's GEMM efficiency)",
+    )
 
 
 DeviceGroupSpec.model_rebuild()

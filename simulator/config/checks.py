@@ -191,12 +191,16 @@ def check_mapping(
 
 
 def check_runtime(spec: RuntimeSpec, *, file: str | None = None, prefix: Loc = ()) -> list[Problem]:
-    """``kernels_per_op`` keys and ``sync_on`` entries are operator kinds (a typo would silently cost nothing)."""
+    """Per-kind keys and ``sync_on`` entries are operator kinds (a typo would silently cost nothing)."""
     problems = [
-        Problem(file, (*prefix, "kernels_per_op", kind), f"unknown operator kind; kinds: {_names(OP_KINDS)}")
-        for kind in spec.kernels_per_op
+        Problem(file, (*prefix, key, kind), f"unknown operator kind; kinds: {_names(OP_KINDS)}")
+        for key, counts in (("kernels_per_op", spec.kernels_per_op), ("host_ops_per_op", spec.host_ops_per_op))
+        for kind in counts
         if kind not in OP_KINDS
     ]
+    keys = [p.keys for p in spec.attention_efficiency]
+    if len(set(keys)) != len(keys):
+        problems.append(Problem(file, (*prefix, "attention_efficiency"), f"keys must be distinct (got {keys})"))
     problems += [
         Problem(file, (*prefix, "sync_on", i), f"unknown operator kind {kind!r}; kinds: {_names(OP_KINDS)}")
         for i, kind in enumerate(spec.sync_on)

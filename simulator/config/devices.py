@@ -51,6 +51,8 @@ class Device:
     rules: dict[str, str]
     #: global name of the unit that runs this device's collectives ("" on a single chip)
     comm: str = ""
+    #: power above the static floor while the device is up but runs no operator (its chip's active_idle_power)
+    active_idle_w: float = 0.0
 
 
 @dataclass
@@ -91,6 +93,7 @@ def expand(arch: ArchitectureSpec) -> Expanded:
                 attach=arch.placement.get("activation", next(iter(arch.memories), "")),
                 placement={str(cls): mem for cls, mem in arch.placement.items()},
                 rules=dict(arch.mapping),
+                active_idle_w=arch.active_idle_power_w,
             )
         ]
         out.uncore_w["system"] = arch.static_power_w
@@ -144,7 +147,9 @@ def expand(arch: ArchitectureSpec) -> Expanded:
             placement = {str(cls): mems[m] for cls, m in chip.placement.items() if m in mems}
             placement.update({str(cls): m for cls, m in arch.placement.items()})
             rules = {**chip.mapping, **explicit_rules}
-            members.append(Device(dev, index, units, mems, mems[attach], placement, rules, comm))
+            members.append(
+                Device(dev, index, units, mems, mems[attach], placement, rules, comm, chip.active_idle_power_w)
+            )
             out.uncore_w[dev] = chip.static_power_w
             index += 1
         groups[group.name] = members

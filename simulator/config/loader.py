@@ -203,7 +203,7 @@ def parse_yaml(text: str, *, file: str) -> Any:
 
 
 def once_per_object(obj: Any, compute: typing.Callable[[Any], T]) -> T:
-    """``compute(obj)``, or inside :func:`sweep_cache` its first result for this very object (shared, read-only).
+    """``compute(obj)``, or inside :func:`sweep_cache` its first result for this object and function (read-only).
 
     For derived forms of the sections :func:`resolve_once` shares between points (their YAML form,
     their digest); the object is kept alive with the result, so its id cannot be reused meanwhile.
@@ -211,7 +211,7 @@ def once_per_object(obj: Any, compute: typing.Callable[[Any], T]) -> T:
     memo = _RESOLVED.get()
     if memo is None:
         return compute(obj)
-    key = f"object:{id(obj)}"
+    key = f"object:{compute.__module__}.{compute.__qualname__}:{id(obj)}"
     hit = memo.get(key)
     if hit is None or hit[0] is not obj:
         hit = (obj, compute(obj))

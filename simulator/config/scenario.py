@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from simulator.config.architecture import ArchitectureSpec, RuntimeSpec
 from simulator.config.checks import check_mapping, reachability_problems
@@ -34,6 +34,7 @@ from simulator.config.loader import (
 from simulator.config.quantities import Dimension
 from simulator.errors import Problem, UserError
 from simulator.units import format_exact
+from workloads.base import check_number_inputs
 from workloads.models import looks_like_file
 from workloads.spec import WorkloadSpec, workload_kinds
 from workloads.suggest import did_you_mean
@@ -93,6 +94,12 @@ class _ScenarioTop(BaseModel):
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> list of values")
     outputs: list[Output] = Field(list(DEFAULT_OUTPUTS), description="table, json, csv, plots, timeline, report")
     timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _numbers_are_numbers(cls, data: Any) -> Any:
+        check_number_inputs(cls, data)  # `seed: true` is a mistake, not seed 1
+        return data
 
     @field_validator("name")
     @classmethod

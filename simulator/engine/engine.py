@@ -54,15 +54,22 @@ class Engine:
         self.arch = arch
         self.system = System(arch)
         profile = HostProfile(runtime)
-        self.mapper = Mapper(self.system, mapping, profile.launch_cost_s)
+        self.mapper = Mapper(self.system, mapping, profile)
         self.env = CountingEnvironment()
         self.ledger = Ledger()
         self.capacity = Capacity(self.system)
         self.totals = RunTotals(self.system, self.ledger, timeline_limit)
         self.signatures = SignatureCache(self.mapper, self._evict)
         self.net = FlowNetwork(self.env, self.system.capacities)
+        owner = {unit: d.index for d in self.system.devices for unit in (*d.units.values(), d.comm) if unit}
         self.execution = Execution(
-            self.env, self.net, self.mapper.unit_names, self.signatures, self.capacity, self.totals
+            self.env,
+            self.net,
+            self.mapper.unit_names,
+            self.signatures,
+            self.capacity,
+            self.totals,
+            [owner.get(unit, -1) for unit in self.mapper.unit_names],
         )
         self.net.on_complete = self.execution.finish
         self.host = Host(self.env, profile, self.execution, max_outstanding)
@@ -113,6 +120,7 @@ class Engine:
             makespan_s=execution.makespan,
             last_split=execution.last_split,
             busy_by_unit_s={name: execution.busy_s[i] for i, name in enumerate(self.mapper.unit_names)},
+            device_busy_s=execution.device_busy_s,
             capacity=self.capacity,
             events=self.env.processed,
             wall_start=wall_start,

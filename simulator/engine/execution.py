@@ -76,6 +76,7 @@ class Execution:
         signatures: SignatureCache,
         capacity: Capacity,
         totals: RunTotals,
+        unit_device: list[int] | None = None,
     ) -> None:
         self.env = env
         self.net = net
@@ -97,6 +98,14 @@ class Execution:
         self.last_id = -1
         self.makespan = 0.0
         self.last_split: LatencySplit = ZERO_SPLIT
+        #: per device: units running an operator now, since when any has been, and the union of busy time
+        #: so far (the device's active time; the rest of the makespan it waits, at active-idle power).
+        #: ``unit_device`` gives each unit's device (-1: a unit outside every device, a host CPU)
+        self.unit_device = unit_device if unit_device is not None else [0] * n
+        devices = max(self.unit_device, default=0) + 1
+        self.running = [0] * devices
+        self.running_since = [0.0] * devices
+        self.device_busy_s = [0.0] * devices
 
     def issue(self, op: Operator, host_s: float, host_split: LatencySplit) -> OpState:
         """Issue ``op`` now (the host spent ``host_s`` on it): choose its unit, queue it, start it if it can."""
@@ -152,6 +161,11 @@ class Execution:
         span = st.span
         if now < span.start_s:
             span.start_s = now
+        d = self.unit_device[u]
+        if d >= 0:
+            if not self.running[d]:
+                self.running_since[d] = now
+            self.running[d] += 1
         self.net.start_group(cost.flows, cost.compute_s, cost.latency_s, st, st.record, cost)
 
     def finish(self, group: FlowGroup) -> None:
@@ -172,6 +186,11 @@ class Execution:
         )
         self.busy_s[u] += now - start_s
         self.busy[u] = False
+        d = self.unit_device[u]
+        if d >= 0:
+            self.running[d] -= 1
+            if not self.running[d]:
+                self.device_busy_s[d] += now - self.running_since[d]
         self.unit_end_s[u] = now
         self.unit_end_split[u] = split
         if now >= self.makespan:

@@ -1,15 +1,25 @@
 """The host: issues operators in trace order at the runtime's cost, running ahead of the device.
 
-Each operator costs ``per_kernel_overhead_s × kernels_per_op.get(kind, 1)`` of host time before
-it is issued. The host does not wait for the device, except after an operator whose kind is in
-``sync_on`` (it waits for that operator to finish) and when ``max_outstanding`` operators are
-issued but unfinished (a bounded launch queue; it resumes when the count falls to
-``resume_outstanding``). The bound keeps the engine's state small for any trace length.
+An operator costs ``per_kernel_overhead_s × kernels`` + ``per_host_op_overhead_s × host_ops`` of
+host time before it is issued, where ``kernels`` and ``host_ops`` come from the runtime's
+``kernels_per_op`` (default 1) and ``host_ops_per_op`` (default 0) for its kind, or from the dims
+of a ``host`` operator (per-step framework bookkeeping: ``kernels``, ``host_ops``, ``syncs``).
+Under ``host_device: overlap`` the host does not wait for the device, except after an operator
+whose kind is in ``sync_on`` or a ``host`` operator with ``syncs`` (it waits for that operator to
+finish) and when ``max_outstanding`` operators are issued but unfinished (a bounded launch queue;
+it resumes when the count falls to ``resume_outstanding``). Under ``serialise`` it waits after
+every operator: host time then adds to device time, as in a timing loop that synchronizes per call.
+
+The runtime's kernel library also sets what kernels achieve: ``kernel_efficiency`` per dtype scales
+a matrix unit's rate, and ``attention_efficiency`` (a published curve over sequence length)
+replaces the unit's GEMM efficiency and shape utilisation for ``attention`` on a matrix unit.
 """
 
 from __future__ import annotations
 
+import bisect
 import gc
+import math
 import time
 from collections.abc import Callable, Generator, Iterator
 from typing import Any, NamedTuple
@@ -17,13 +27,16 @@ from typing import Any, NamedTuple
 import simpy
 from simpy.core import StopSimulation
 
-from simulator.config.architecture import RuntimeSpec
+from simulator.config.architecture import ComputeUnitSpec, RuntimeSpec
 from simulator.engine.attribution import ZERO_SPLIT, LatencySplit, after_host_cost
 from simulator.engine.execution import Execution
 from workloads.trace import Operator
 
 #: Default bound on issued-but-unfinished operators (a launch queue; CUDA's is about 1024 deep).
 MAX_OUTSTANDING = 8192
+
+#: The operator kind a workload uses for framework bookkeeping on the host.
+HOST_KIND = "host"
 
 #: Operators issued between two collections of the young garbage-collector generations (see
 #: :func:`simulator.engine.engine.simulate`: automatic collection is paused during a replay).
@@ -53,26 +66,78 @@ EngineProgress = Callable[[RunProgress], None]
 
 
 class HostProfile:
-    """Per-kind issue cost (s) and sync set of a runtime, with the per-kind cost cached."""
+    """Per-operator issue cost (s), sync points and kernel-library efficiencies of a runtime."""
 
     def __init__(self, runtime: RuntimeSpec | None) -> None:
         self.per_kernel_s = runtime.per_kernel_overhead_s if runtime else 0.0
+        self.per_host_op_s = runtime.per_host_op_overhead_s if runtime else 0.0
         self.kernels_per_op = dict(runtime.kernels_per_op) if runtime else {}
+        self.host_ops_per_op = dict(runtime.host_ops_per_op) if runtime else {}
         self.sync_on = frozenset(runtime.sync_on) if runtime else frozenset()
+        self.serialise = runtime is not None and runtime.host_device == "serialise"
         self.launch_s = runtime.kernel_launch_latency_s if runtime else 0.0
+        self.kernel_eff = dict(runtime.kernel_efficiency) if runtime else {}
+        curve = sorted((p.keys, p.efficiency) for p in runtime.attention_efficiency) if runtime else []
+        self._att_keys = [math.log(k) for k, _ in curve]
+        self._att_eff = [e for _, e in curve]
+        #: no host time at all: the engine skips the per-issue timeout
+        self.free = self.per_kernel_s == 0.0 and self.per_host_op_s == 0.0
         self._cost: dict[str, float] = {}
 
-    def issue_cost_s(self, kind: str) -> float:
-        """Host seconds to issue one operator of ``kind``."""
-        cost = self._cost.get(kind)
+    def kernels(self, op: Operator) -> int:
+        """Kernels ``op`` launches."""
+        if op.kind == HOST_KIND:
+            return int(op.dims.get("kernels", 0))
+        return self.kernels_per_op.get(op.kind, 1)
+
+    def issue_cost_s(self, op: Operator) -> float:
+        """Host seconds to issue ``op``."""
+        if op.kind == HOST_KIND:
+            dims = op.dims
+            return self.per_kernel_s * dims.get("kernels", 0) + self.per_host_op_s * dims.get("host_ops", 0)
+        cost = self._cost.get(op.kind)
         if cost is None:
-            cost = self.per_kernel_s * self.kernels_per_op.get(kind, 1)
-            self._cost[kind] = cost
+            cost = self.per_kernel_s * self.kernels_per_op.get(op.kind, 1)
+            cost += self.per_host_op_s * self.host_ops_per_op.get(op.kind, 0)
+            self._cost[op.kind] = cost
         return cost
 
-    def launch_cost_s(self, kind: str) -> float:
-        """Device seconds an operator of ``kind`` spends launching its kernels (on its unit)."""
-        return self.launch_s * self.kernels_per_op.get(kind, 1)
+    def waits_after(self, op: Operator) -> bool:
+        """Whether the host waits for ``op`` to finish before issuing the next operator."""
+        if self.serialise or op.kind in self.sync_on:
+            return True
+        return op.kind == HOST_KIND and op.dims.get("syncs", 0) > 0
+
+    def launch_cost_s(self, op: Operator) -> float:
+        """Device seconds ``op`` spends launching its kernels (on its unit)."""
+        return self.launch_s * self.kernels(op)
+
+    def rate_factor(self, op: Operator, unit: ComputeUnitSpec, shape_utilisation: float) -> float:
+        """Fraction of the unit's peak ``op`` achieves: chip efficiency × shape utilisation × kernel library.
+
+        On a matrix unit, ``attention`` with a published curve uses the curve alone (it is measured
+        against peak and already includes tiling losses); other kinds get the unit's measured
+        efficiency and shape utilisation times ``kernel_efficiency`` of the op's dtype.
+        """
+        matrix = unit.kind in ("matrix", "fabric")
+        if matrix and op.kind == "attention" and self._att_eff:
+            return self.attention_efficiency(int(op.dims.get("N", 1)))
+        factor = unit.efficiency * shape_utilisation
+        if matrix:
+            factor *= self.kernel_eff.get(op.dtype, 1.0)
+        return factor
+
+    def attention_efficiency(self, keys: int) -> float:
+        """The attention curve at ``keys`` keys per query: log-linear between points, flat beyond the ends."""
+        xs, ys = self._att_keys, self._att_eff
+        x = math.log(max(1, keys))
+        if x <= xs[0]:
+            return ys[0]
+        if x >= xs[-1]:
+            return ys[-1]
+        i = bisect.bisect_right(xs, x)
+        t = (x - xs[i - 1]) / (xs[i] - xs[i - 1])
+        return ys[i - 1] + t * (ys[i] - ys[i - 1])
 
 
 class Host:
@@ -111,8 +176,7 @@ class Host:
     def _issue_all(self, ops: Iterator[Operator]) -> Generator[simpy.Event, Any, None]:
         env = self.env
         profile = self.profile
-        sync_on = profile.sync_on
-        free = profile.per_kernel_s == 0.0
+        free = profile.free
         execution = self.execution
         issue = execution.issue
         inflight = execution.inflight
@@ -121,7 +185,7 @@ class Host:
             if not count & mask:
                 gc.collect(1)  # cycles made by the trace's generator, if any: memory stays bounded
             # every device has its own host process issuing the same sequence (SPMD): device 0's stands for all
-            cost_s = 0.0 if free or op.device else profile.issue_cost_s(op.kind)
+            cost_s = 0.0 if free or op.device else profile.issue_cost_s(op)
             if cost_s > 0:
                 yield env.timeout(cost_s)
                 self.split = after_host_cost(self.split, cost_s)
@@ -129,7 +193,7 @@ class Host:
                 self.window = env.event()
                 self.split = yield self.window
             st = issue(op, cost_s, self.split)
-            if op.kind in sync_on and not op.device and op.id in inflight:
+            if not op.device and profile.waits_after(op) and op.id in inflight:
                 st.sync = env.event()
                 self.split = yield st.sync
 

@@ -17,7 +17,8 @@ flows (after on-chip reuse), route latency, energies, capacity effects and roofl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from simulator.config.devices import Device
 from simulator.engine.collectives import plan_collective
@@ -27,6 +28,9 @@ from simulator.hardware.system import Route, System
 from simulator.hardware.utilisation import gemm_dims, utilisation
 from simulator.metrics.ledger import OpEnergy
 from workloads.trace import COLLECTIVES, Operator
+
+if TYPE_CHECKING:  # the host module imports execution, which imports this module
+    from simulator.engine.host import HostProfile
 
 #: Memory levels counted as off-chip in the roofline's bandwidth term.
 OFF_CHIP_LEVELS = frozenset({"dram", "hbm"})
@@ -99,10 +103,10 @@ class Mapper:
         self,
         system: System,
         overrides: Mapping[str, str] | None = None,
-        launch_s: Callable[[str], float] | None = None,
+        host: HostProfile | None = None,
     ) -> None:
         self.system = system
-        self.launch_s = launch_s
+        self.host = host
         self.overrides = dict(overrides or {})
         self.unit_names = list(system.units)
         self.unit_index = {name: i for i, name in enumerate(self.unit_names)}
@@ -223,7 +227,7 @@ class Mapper:
             for link, link_energy in route.links:
                 energy[link] = energy.get(link, 0.0) + nbytes * link_energy
                 link_bytes[link] = link_bytes.get(link, 0.0) + nbytes
-        cost.launch_s = self.launch_s(op.kind) if self.launch_s is not None else 0.0
+        cost.launch_s = self.host.launch_cost_s(op) if self.host is not None else 0.0
         cost.latency_s = plan.latency_s + cost.launch_s
         cost.standalone_s = transfer_est + cost.latency_s
         cost.energy = OpEnergy(op.kind, unit_name, 0.0, tuple(sorted(energy.items())))
@@ -242,11 +246,9 @@ class Mapper:
         cost.unit = unit_name
         cost.unit_index = self.unit_index[unit_name]
         cost.flops = op.flops
-        rate = (
-            unit.peak_flops_per_s[op.dtype]
-            * unit.efficiency
-            * utilisation(unit.utilisation, unit.kind, op.kind, op.dims)
-        )
+        shape_util = utilisation(unit.utilisation, unit.kind, op.kind, op.dims)
+        factor = self.host.rate_factor(op, unit, shape_util) if self.host is not None else unit.efficiency * shape_util
+        rate = unit.peak_flops_per_s[op.dtype] * factor
         if op.flops > 0 and rate <= 0:
             raise UserError(f"{_describe(op)}: unit {unit_name!r} has zero peak for dtype {op.dtype!r}")
         cost.compute_s = op.flops / rate if op.flops > 0 else 0.0
@@ -310,16 +312,26 @@ class Mapper:
                 for link, link_energy in route.links:
                     energy[link] = energy.get(link, 0.0) + nbytes * link_energy
                     link_bytes[link] = link_bytes.get(link, 0.0) + nbytes
+                for node in route.nodes:  # levels the stream crosses (a cache between HBM and the unit)
+                    passed = system.memories.get(node)
+                    if node != mem and passed is not None and passed.pass_energy_j_per_byte:
+                        energy[node] = energy.get(node, 0.0) + nbytes * passed.pass_energy_j_per_byte
+                if unit.sram_energy_j_per_byte and mem != buffer:  # through the unit's SRAM (the buffer's are charged)
+                    sram = f"{unit_name}.sram"
+                    energy[sram] = energy.get(sram, 0.0) + nbytes * unit.sram_energy_j_per_byte
         transfer_est = 0.0
         for key, nbytes in sorted(flows.items()):
             route = routes[key]
             cost.flows.append((route.resources, nbytes))
             cost.transfer_bytes += nbytes
             transfer_est += nbytes / min(system.capacities[r] for r in route.resources)
-        cost.launch_s = self.launch_s(op.kind) if self.launch_s is not None else 0.0
+        cost.launch_s = self.host.launch_cost_s(op) if self.host is not None else 0.0
         latency += cost.launch_s
         cost.latency_s = latency
         cost.standalone_s = max(cost.compute_s, transfer_est) + latency
+        register = unit.register_energy_j_per_flop.get(op.dtype, 0.0)
+        if register and op.flops > 0:  # operands in and out of the register files
+            energy[f"{unit_name}.registers"] = op.flops * register
         cost.energy = OpEnergy(
             op.kind,
             unit_name,

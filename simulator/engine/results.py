@@ -167,6 +167,7 @@ class RunTotals:
         makespan_s: float,
         last_split: LatencySplit,
         busy_by_unit_s: dict[str, float],
+        device_busy_s: list[float],
         capacity: Capacity,
         events: int,
         wall_start: float,
@@ -180,11 +181,20 @@ class RunTotals:
             self.ledger.add_static(name, memory.static_power_w)
         for name, power in system.uncore_w.items():  # the architecture's uncore; per device on a system of chips
             self.ledger.add_static(name, power)
+        for device in system.devices:  # active-idle power while the device runs no operator
+            name = f"{device.name}.active_idle" if device.name else "active_idle"
+            self.ledger.add_idle(name, device.active_idle_w, latency - device_busy_s[device.index])
         phase_time: dict[str, float] = {}
         for span in self.spans:
             if span.end_s >= span.start_s:
                 phase_time[span.phase] = phase_time.get(span.phase, 0.0) + (span.end_s - span.start_s)
-        views = self.ledger.views(latency, phase_time)
+        levels: dict[str, str] = {name: mem.level for name, mem in system.memories.items()}
+        for name in system.units:
+            levels[f"{name}.sram"] = "sram"
+            levels[f"{name}.registers"] = "register"
+        for _, link_name in system.edges.values():
+            levels[link_name] = "link"
+        views = self.ledger.views(latency, phase_time, levels)
         roofline = self.roof_compute_s
         for mem, b in self.roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
@@ -210,6 +220,7 @@ class RunTotals:
             energy_by_component_j=views.by_component,
             energy_by_phase_j=views.by_phase,
             energy_by_kind_j=views.by_kind,
+            energy_by_level_j=views.by_level,
             latency_by_category_s=by_category(last_split, latency),
             latency_by_phase_s=dict(sorted(phase_time.items())),
             busy_by_unit_s=busy_by_unit_s,

@@ -53,6 +53,23 @@ def _decode_speedup(runs: Sequence[RunResult]) -> float:
     return _need(runs[0].tpot_s, "TPOT") / _need(runs[1].tpot_s, "TPOT")
 
 
+def _energy_j_per_token(runs: Sequence[RunResult]) -> float:
+    """The run's whole energy (board: every component, static and active idle included) per generated token."""
+    run = runs[0]
+    tokens = run.batch * run.tokens_per_sequence
+    if tokens <= 0:
+        raise ValueError("the run generated no tokens")
+    return run.energy.total_j / tokens
+
+
+def _avg_power_w(runs: Sequence[RunResult]) -> float:
+    """Energy over latency: what a power meter averaged over the run reads."""
+    run = runs[0]
+    if run.latency_s <= 0:
+        raise ValueError("the run took no time")
+    return run.energy.total_j / run.latency_s
+
+
 METRICS: dict[str, Callable[[Sequence[RunResult]], float]] = {
     "tokens_per_s": _tokens_per_s,
     "ttft_ms": _ttft_ms,
@@ -62,4 +79,6 @@ METRICS: dict[str, Callable[[Sequence[RunResult]], float]] = {
     "ms_per_step": _ms_per_step,
     "tokens_per_step": _tokens_per_step,
     "decode_speedup": _decode_speedup,
+    "energy_j_per_token": _energy_j_per_token,
+    "avg_power_w": _avg_power_w,
 }

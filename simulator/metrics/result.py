@@ -110,6 +110,8 @@ class RunResult:
     header: Mapping[str, Any] = field(default_factory=dict)
     #: operator kind -> {"count", "flops", "bytes" (moved, after reuse), "busy_s" (summed durations)}, whole run
     by_kind: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: level the energy was spent at -> J (register, sram, cache, hbm/dram, link; compute; static); sums to the total
+    energy_by_level_j: Mapping[str, float] = field(default_factory=dict)
     timeline: tuple[OpRecord, ...] = ()
     flow_timeline: tuple[FlowRecord, ...] = ()
     #: link -> bytes that crossed it (both directions, after reuse), whole run
@@ -170,6 +172,7 @@ class RunResult:
             "energy_by_component_j": _plain(self.energy_by_component_j),
             "energy_by_phase_j": _plain(self.energy_by_phase_j),
             "energy_by_kind_j": _plain(self.energy_by_kind_j),
+            "energy_by_level_j": dict(self.energy_by_level_j),
             "latency_by_category_s": dict(self.latency_by_category_s),
             "latency_by_phase_s": dict(self.latency_by_phase_s),
             "utilisation": self.utilisation,

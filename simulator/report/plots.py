@@ -145,8 +145,12 @@ def component_kinds(run: RunResult, resolved: Mapping[str, Any] | None = None) -
             kinds[component] = str(memories[component].get("level", "memory"))
         elif component in link_names:
             kinds[component] = "link"
-        elif component == "system":
+        elif component in ("system", "active_idle"):
             kinds[component] = "system"
+        elif component.endswith(".sram"):  # a unit's own SRAM (shared memory/L1, BRAM tiles)
+            kinds[component] = "sram"
+        elif component.endswith(".registers"):  # a unit's register files
+            kinds[component] = "register"
         elif cats.get("compute", 0.0) > 0:
             kinds[component] = "unit"
         elif re.search(r"<->|->|↔|—|--", component):

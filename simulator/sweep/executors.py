@@ -16,6 +16,7 @@ cancelled: a crash loses at most the points in flight.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import signal
 import sys
@@ -220,13 +221,21 @@ class DaskExecutor:
         return max(1, sum(threads.values()))
 
     def map_unordered(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[tuple[T, R]]:
-        """Submit at most ``2 × worker threads`` points at a time; yield each result as it completes."""
+        """Submit at most ``2 × worker threads`` points at a time; yield each result as it completes.
+
+        Nothing to run (a resumed sweep that is complete) connects to nothing and starts no cluster.
+        """
         distributed = _dask()
+        source = iter(items)
+        try:
+            first = next(source)
+        except StopIteration:
+            return
+        source = itertools.chain([first], source)
         client, cluster = self._connect()
         pending: dict[Any, T] = {}
         try:
             window = 2 * self._check_workers(client)
-            source = iter(items)
             completed = distributed.as_completed()
             exhausted = False
 

@@ -172,7 +172,7 @@ def sweep_rows(
     return rows
 
 
-def sweep_columns(paths: Sequence[str]) -> list[str]:
+def row_columns(paths: Sequence[str]) -> list[str]:
     """Column order of ``sweep.csv`` and the exports: point, overrides, run, metrics, error."""
     return ["point_id", "index", *paths, "architecture", "workload", "kind", *RUN_METRICS, "error"]
 
@@ -185,7 +185,7 @@ def write_sweep_outputs(
     from simulator.sweep.export import export_rows, write_csv
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    columns = sweep_columns(paths)
+    columns = row_columns(paths)
     written = [write_csv(rows, columns, out_dir / "sweep.csv")]
     written += [export_rows(rows, columns, target) for target in exports]
     fronts = pareto_rows(rows)

@@ -1,29 +1,23 @@
 """The fidelity suite as a test: hetsim's predictions against published measurements (marker ``fidelity``).
 
-Bounds are what the suite meets today, so a change that makes predictions worse fails here. Cases
-with a ``known_gap`` (a physical effect hetsim does not model, named in ``scenarios.yaml``) are
-held to their category bound only; every other case must be within 35 %.
+Bounds are the project's goal, not today's numbers (simulator.fidelity.suite): every case outside a
+documented exemption within 35 %, and the median of those cases within 10 % in every category that has
+at least 3 of them. An exemption is a ``known_gap`` naming the physical effect hetsim does not model;
+each one is listed in docs/fidelity.md with its reason.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from simulator.fidelity import load_cases, run_fidelity
-from simulator.fidelity.suite import FidelityReport
+from simulator.fidelity.suite import CASE_BOUND_PCT, MEDIAN_BOUND_PCT, FidelityReport
 
 pytestmark = pytest.mark.fidelity
 
-#: Median absolute error (%) each category must stay under, with the reason for any bound above 15 %.
-CATEGORY_MEDIAN_BOUND = {
-    "gemm": 10.0,
-    "decode": 15.0,
-    "prefill": 30.0,  # TensorRT-LLM v0.5 FP8 on H100 (known gap) and LMDeploy's serving-level TTFT
-    "snapkv": 30.0,  # two cases: the speedup (-24 %) and an upper bound that holds
-    "medusa": 50.0,  # HuggingFace eager Python overhead per kernel (known gap)
-    "skynet": 400.0,  # whole-pipeline contest FPS vs network-only prediction (known gap)
-}
-PER_CASE_BOUND = 35.0
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -31,23 +25,39 @@ def report() -> FidelityReport:
     return run_fidelity(load_cases())
 
 
-def test_every_published_case_is_predicted(report: FidelityReport) -> None:
-    assert len(report.outcomes) == 23
-    assert {stats.category for stats in report.categories} == set(CATEGORY_MEDIAN_BOUND)
+def test_every_published_case_is_predicted_or_listed(report: FidelityReport) -> None:
+    measured = 24  # entries of validation-dev.yaml
+    derived = 1  # ML.ENERGY's average power, from the same raw numbers
+    assert len(report.outcomes) + len(report.skipped) == measured + derived
+    assert not report.skipped  # the tensor-parallel cases run on systems of chips (docs/systems.md)
+    categories = {stats.category for stats in report.categories}
+    assert categories == {"gemm", "decode", "decode-tp", "prefill", "snapkv", "medusa", "skynet", "energy"}
 
 
-def test_category_medians_within_bounds(report: FidelityReport) -> None:
+def test_categories_meet_the_goal_outside_documented_exemptions(report: FidelityReport) -> None:
     for stats in report.categories:
-        assert stats.median_abs_error_pct <= CATEGORY_MEDIAN_BOUND[stats.category], stats
+        assert stats.worst_unexempted_pct <= CASE_BOUND_PCT, stats
+        if stats.median_checked:
+            assert stats.median_unexempted_pct <= MEDIAN_BOUND_PCT, stats
+        assert stats.meets_goal, stats
 
 
-def test_cases_without_a_known_gap_within_35_percent(report: FidelityReport) -> None:
-    misses = [
-        (o.case.id, round(o.error_pct, 1))
-        for o in report.outcomes
-        if not o.case.known_gap and abs(o.error_pct) > PER_CASE_BOUND
-    ]
-    assert misses == []
+def test_every_exemption_is_documented_with_its_reason(report: FidelityReport) -> None:
+    doc = (ROOT / "docs" / "fidelity.md").read_text(encoding="utf-8")
+    exempted = [o.case for o in report.outcomes if o.case.known_gap] + list(report.skipped)
+    assert exempted
+    missing = [case.id for case in exempted if f"`{case.id}`" not in doc]
+    assert missing == [], "exempted cases without a line in docs/fidelity.md"
+
+
+def test_gemm_kernels_meet_the_goal_without_exemptions(report: FidelityReport) -> None:
+    gemm = next(stats for stats in report.categories if stats.category == "gemm")
+    assert gemm.exempted == 0 and gemm.cases == 10 and gemm.median_checked and gemm.meets_goal
+
+
+def test_average_power_of_an_eager_stack_is_within_15_percent(report: FidelityReport) -> None:
+    power = next(o for o in report.outcomes if o.case.metric == "avg_power_w")
+    assert abs(power.error_pct) <= 15.0
 
 
 def test_upper_bound_case_holds(report: FidelityReport) -> None:

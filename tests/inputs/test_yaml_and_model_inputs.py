@@ -169,3 +169,20 @@ def test_errors_touch_nothing_outside_the_output_folder(tmp_path: Path, capsys: 
     bad = scenario(tmp_path, "{kind: gemm, M: true, N: 4, K: 4}")
     clean_error(capsys, ["run", str(bad), "-o", str(tmp_path / "out")], "workloads[0].M")
     assert files_under(tmp_path) - before == {bad}
+
+
+def test_numbers_are_strict_in_architectures_and_scenarios(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    arch = '{base: a100-80gb, name: x, set: {compute_units.tensor.instances: true, memories.hbm.efficiency: "0.9"}}'
+    path = tmp_path / "s.yaml"
+    path.write_text(f"name: s\nseed: true\narchitectures: [{arch}]\nworkloads: [{{kind: gemm, M: 4, N: 4, K: 4}}]\n")
+    clean_error(
+        capsys,
+        ["validate", str(path)],
+        "3 problems",
+        "seed: expected a number",
+        "compute_units.tensor.instances: expected a number",
+        "memories.hbm.efficiency: expected a number",
+    )
+    tile = '{base: a100-80gb, name: x, set: {compute_units.tensor.utilisation.tile_m: "64"}}'
+    path.write_text(f"name: s\narchitectures: [{tile}]\nworkloads: [{{kind: gemm, M: 4, N: 4, K: 4}}]\n")
+    clean_error(capsys, ["validate", str(path)], "compute_units.tensor.utilisation.tile_m: expected a number")

@@ -244,3 +244,46 @@ def test_copying_a_store_elsewhere_keeps_its_points(sweep_dir: Path) -> None:
     (sweep_dir / "b" / "sweep.sqlite.lock").unlink()
     outcome, _ = sweep_scenario(sweep_dir / "s.yaml", sweep_dir / "b")
     assert outcome.computed == 0
+
+
+def test_nothing_caches_an_architecture_file_across_loads(sweep_dir: Path) -> None:
+    """Outside a sweep every load reads the file again; inside one, an edited file (mtime, size) is parsed again."""
+    import os
+
+    from simulator.config import load_scenario
+    from simulator.config.loader import read_yaml, sweep_cache
+
+    slow = sweep_dir / "slow.yaml"
+    scenario = sweep_dir / "one.yaml"
+    scenario.write_text("name: one\narchitectures: [slow.yaml]\nworkloads: [{kind: gemm, m: 1, n: 64, k: 64}]\n")
+
+    def bandwidth() -> float:
+        return load_scenario(scenario).architectures[0].memories["hbm"].bandwidth_bytes_per_s
+
+    before = bandwidth()
+    slow.write_text(slow.read_text(encoding="utf-8").replace("bandwidth: 1 TB/s", "bandwidth: 0.5 TB/s"))
+    assert bandwidth() == before / 2
+    with sweep_cache():
+        first = read_yaml(slow)
+        slow.write_text(slow.read_text(encoding="utf-8").replace("bandwidth: 0.5 TB/s", "bandwidth: 0.25 TB/s"))
+        os.utime(slow, ns=(1, 1))  # even with an old mtime: the size changed
+        assert read_yaml(slow) != first
+
+
+def test_a_key_is_the_same_inside_and_outside_a_sweep(tmp_path: Path) -> None:
+    """The sweep's caches (shared sections, their YAML forms and digests) must not change any key."""
+    from simulator.config import scenario_from_dict
+    from simulator.config.loader import sweep_cache
+
+    data = {
+        "name": "k",
+        "runtime": "eager",
+        "architectures": [{"base": "a100-80gb", "set": {"memories.hbm.bandwidth": "3 TB/s"}}],
+        "workloads": [{"kind": "gemm", "m": 8, "n": 64, "k": 64}],
+    }
+    outside = sweep_keys.scenario_key(scenario_from_dict(data, base_dir=tmp_path))
+    with sweep_cache():
+        first = scenario_from_dict(data, base_dir=tmp_path)
+        again = scenario_from_dict(data, base_dir=tmp_path)
+        assert again.architectures[0] is first.architectures[0]  # shared: that is what makes a point cheap
+        assert sweep_keys.scenario_key(first) == sweep_keys.scenario_key(again) == outside

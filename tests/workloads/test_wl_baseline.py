@@ -51,6 +51,32 @@ def test_int4_weight_only_quantises_linear_layers_with_group_scales() -> None:
     assert kv_read == 2 * cfg.num_layers * 17 * cfg.kv_dim * 2  # fp16 K and V of 17 tokens
 
 
+def test_gpt_fast_int4_groups_of_32_with_zero_points_and_dequant_work() -> None:
+    """gpt-fast int4: a 16-bit scale and zero point per 32 weights; unpacking work inside the GEMM kernel."""
+    spec = BaselineSpec(
+        model="llama-2-7b", prompt_tokens=16, generate_tokens=2, weight_dtype="int4", quant_group_size=32,
+        quant_zero_points=True,
+    )
+    cfg = load_model("llama-2-7b")
+    ops = _step_ops(spec, 1)
+    q = next(op for op in ops if op.name == "s1.L0.q_proj")
+    elements = cfg.hidden_size * cfg.q_dim
+    assert [t.bytes for t in q.reads if t.cls == "weight"] == [elements // 2 + elements // 32 * 4]
+    deq = next(op for op in ops if op.name == "s1.L0.q_proj.dequant")
+    assert deq.kind == "dequant" and deq.id in q.deps
+    assert deq.flops == 5 * elements  # shift, mask, convert, fused (q - z) * s
+    assert not deq.reads and not deq.writes  # in registers, inside the GEMM's kernel
+    assert not any(op.name == "s1.lm_head.dequant" for op in ops)  # the LM head stays fp16
+    linear = cfg.num_layers * (cfg.attention_params + cfg.mlp_params)
+    assert sum(op.flops for op in ops if op.kind == "dequant") == 5 * linear
+    header = build_baseline(spec).header
+    assert header["quant_group_size"] == 32 and header["quant_zero_points"] is True
+    int8 = BaselineSpec(model="llama-2-7b", prompt_tokens=16, generate_tokens=2, weight_dtype="int8")
+    assert sum(op.flops for op in _step_ops(int8, 1) if op.kind == "dequant") == 2 * linear  # convert, scale
+    fp16 = BaselineSpec(model="llama-2-7b", prompt_tokens=16, generate_tokens=2)
+    assert not any(op.kind == "dequant" for op in _step_ops(fp16, 1))
+
+
 def test_structure_and_tokens(tiny_model: dict[str, Any]) -> None:
     spec = BaselineSpec(model=tiny_model, prompt_tokens=7, generate_tokens=5, batch=3)
     ops = list(build_baseline(spec))

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from workloads.llm import BaselineSpec, build_baseline
 from workloads.medusa import (
+    MEDUSA_STEP_BOOKKEEPING,
     VICUNA_7B_MEDUSA1_TOPK_ACC,
     MedusaSpec,
     build_medusa,
@@ -201,3 +202,16 @@ def test_next_step_reads_the_copied_kv(tiny_model: dict[str, Any], heads_on: str
     for name in ("s2.L0.attention", "s2.L0.kv_write"):
         op = next(o for o in ops if o.name == name)
         assert update.id in ancestors[op.id], name
+
+
+def test_per_step_python_bookkeeping_is_host_work(tiny_model: dict[str, Any]) -> None:
+    spec = MedusaSpec(model=tiny_model, prompt_tokens=8, generate_tokens=9, accepted_tokens_per_step=2.0)
+    ops = list(build_medusa(spec))
+    steps = {op.step for op in ops if op.phase == "tree_verify"}
+    bookkeeping = [op for op in ops if op.kind == "host"]
+    assert len(bookkeeping) == len(steps)  # one per decoding step
+    accept = {op.step: op.id for op in ops if op.name.endswith(".accept")}
+    for op in bookkeeping:
+        assert op.dims == MEDUSA_STEP_BOOKKEEPING and op.dims["syncs"] > 0  # reads values back to Python
+        assert accept[op.step] in op.deps
+        assert op.flops == 0 and not op.reads and not op.writes
