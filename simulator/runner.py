@@ -19,6 +19,7 @@ from simulator.config.scenario import ScenarioSpec
 from simulator.errors import Problem, UserError
 from simulator.metrics.hardware import runtime_facts
 from simulator.metrics.result import RunResult, ScenarioResult
+from simulator.metrics.window import DEFAULT_LIMIT
 from simulator.outputs import OutputFolder
 from simulator.report.writers import results_csv, results_json
 from simulator.version import __version__
@@ -52,6 +53,23 @@ class RunFailure:
         return f"{self.architecture} · {self.workload}: {self.error.render()}\n  fix: {self.fix}"
 
 
+def timeline_settings(spec: ScenarioSpec) -> tuple[int, str | tuple[int, ...]]:
+    """(operators kept per kept step, window) for a scenario's runs: none unless a timeline or report is asked for.
+
+    When one is, and the scenario sets no ``timeline_limit``, :data:`~simulator.metrics.window.DEFAULT_LIMIT`.
+    """
+    if "timeline" not in spec.outputs and "report" not in spec.outputs:
+        return 0, "first"
+    limit = spec.timeline_limit if spec.timeline_limit is not None else DEFAULT_LIMIT
+    return limit, spec.timeline_window
+
+
+def with_outputs(spec: ScenarioSpec, outputs: Sequence[str]) -> ScenarioSpec:
+    """``spec`` asking for ``outputs`` instead of its own (``hetsim run --outputs``), the resolved record too."""
+    chosen = tuple(dict.fromkeys(outputs))
+    return spec.model_copy(update={"outputs": chosen, "resolved": {**spec.resolved, "outputs": list(chosen)}})
+
+
 def run_scenario(
     spec: ScenarioSpec,
     *,
@@ -72,7 +90,7 @@ def run_scenario(
     from simulator.preflight import pairs as scenario_pairs
 
     pairs = list(scenario_pairs(spec))
-    timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
+    timeline_limit, timeline_window = timeline_settings(spec)
     runs: list[RunResult] = []
     for done, (arch, index, workload) in enumerate(pairs):
         if progress is not None:
@@ -87,6 +105,7 @@ def run_scenario(
                 workload=workload.label,
                 timeline_limit=timeline_limit,
                 progress=run_progress,
+                timeline_window=timeline_window,
             )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)
