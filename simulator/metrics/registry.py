@@ -177,6 +177,10 @@ METRICS: tuple[Metric, ...] = (
         "total energy / frames (CNN workloads)", "energy", normalised="frame",
     ),
     Metric(
+        "avg_power_w", "average power", "W", lambda r: _ratio(r.energy.total_j, r.latency_s), "lower",
+        "total energy / latency: the mean power the run draws", "power",
+    ),
+    Metric(
         "peak_memory_bytes", "peak memory", "B", _peak_memory, "lower",
         "sum over memories of each memory's peak resident bytes (weights, KV cache, activations)", "size",
     ),
