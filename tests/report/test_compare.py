@@ -143,3 +143,16 @@ def test_ratio_verdict() -> None:
     assert ratio_verdict(0.5, "lower") == "good" and ratio_verdict(2.0, "lower") == "bad"
     assert ratio_verdict(2.0, "higher") == "good" and ratio_verdict(0.5, "higher") == "bad"
     assert ratio_verdict(1.0, "lower") == "" and ratio_verdict(0.5, "") == ""
+
+
+def test_one_descriptor_reaches_every_output(scenario: ScenarioResult) -> None:
+    """avg_power_w was added as one registry descriptor: every consumer shows it without further edits."""
+    from simulator.metrics.registry import flat_columns, markdown_table, sweep_columns
+    from simulator.report.writers import results_csv, results_json
+
+    assert _row(comparison_table(scenario), "avg_power_w")["values"][1] == pytest.approx(0.5 / 1e-3)
+    assert "avg_power_w" in flat_columns() and "avg_power_w" in sweep_columns()
+    assert "avg_power_w" in results_csv(scenario).splitlines()[0].split(",")
+    assert json.loads(results_json(scenario))["runs"][0]["avg_power_w"] == pytest.approx(0.8 / 2e-3)
+    assert "| `avg_power_w` | W | lower |" in markdown_table()
+    assert format_value(metric("avg_power_w"), 400.0) == "400 W"
