@@ -157,7 +157,11 @@ class RuntimeFacts:
 
 
 def hardware_facts(system: System) -> HardwareFacts:
-    """The facts of a built system, named as the ledger and the timeline name its components."""
+    """The facts of a built system, named as the ledger and the timeline name its components.
+
+    Every mapping is sorted by name, so the facts (and ``results.json``) do not depend on the order of
+    keys in the architecture file.
+    """
     arch = system.arch
     links = []
     for _a, _b, data in sorted(system.graph.edges(data=True), key=lambda e: str(e[2]["name"])):
@@ -180,8 +184,8 @@ def hardware_facts(system: System) -> HardwareFacts:
             name: UnitFacts(
                 name=name,
                 kind=unit.kind,
-                peak_flops_per_s=dict(unit.peak_flops_per_s),
-                energy_per_flop_j=dict(unit.energy_per_flop_j),
+                peak_flops_per_s=dict(sorted(unit.peak_flops_per_s.items())),
+                energy_per_flop_j=dict(sorted(unit.energy_per_flop_j.items())),
                 static_power_w=unit.static_power_w,
             )
             for name, unit in system.units.items()
@@ -200,7 +204,7 @@ def hardware_facts(system: System) -> HardwareFacts:
             for name, mem in system.memories.items()
         },
         links=tuple(links),
-        placement={str(cls): memory for cls, memory in arch.placement.items()},
+        placement={str(cls): memory for cls, memory in sorted(arch.placement.items())},
         static_power_w=arch.static_power_w,
     )
 
