@@ -478,6 +478,9 @@ def gantt(
 # Roofline
 # --------------------------------------------------------------------------------------------
 
+#: Roofline points below this share of operator time are named in the legend only.
+LABEL_SHARE = 0.05
+
 #: Marker per phase family on the roofline (kinds are colours).
 PHASE_MARKERS = {
     "prefill": "o",
@@ -600,29 +603,45 @@ def roofline(
     )
     total_s = sum(float(p["seconds"]) for p in points) or 1.0
     placed: list[tuple[float, float]] = []
-    for p in points:
+    handles: list[Any] = [Line2D([], [], color=style.REFERENCE_COLOR, linewidth=2, label=ax.lines[0].get_label())]
+    for p in sorted(points, key=lambda q: -float(q["seconds"])):  # legend and labels: the biggest first
         kind, phase = str(p["kind"]), str(p["phase"])
         share = float(p["seconds"]) / total_s
         name = kind if phase == "all" else f"{kind} · {phase}"
+        marker = PHASE_MARKERS.get(phase, "X")
+        position = (float(p["intensity_flop_per_byte"]), float(p["attained_flops_per_s"]) / tflops)
         ax.scatter(
-            [float(p["intensity_flop_per_byte"])],
-            [float(p["attained_flops_per_s"]) / tflops],
+            [position[0]],
+            [position[1]],
             s=30 + 400 * share,
             color=style.kind_color(kind),
-            marker=PHASE_MARKERS.get(phase, "X"),
+            marker=marker,
             edgecolor="black",
             linewidth=0.5,
             zorder=3,
-            label=text(f"{name} ({100 * share:.0f}% of op time)"),
         )
-        position = (float(p["intensity_flop_per_byte"]), float(p["attained_flops_per_s"]) / tflops)
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker=marker,
+                linestyle="",
+                markersize=6,
+                markerfacecolor=style.kind_color(kind),
+                markeredgecolor="black",
+                markeredgewidth=0.5,
+                label=text(f"{name} ({100 * share:.0f}% of op time)" if share >= 0.005 else f"{name} (<1%)"),
+            )
+        )
+        if share < LABEL_SHARE:  # small points are named in the legend only: labels would pile up
+            continue
         crowd = sum(
             1
             for q in placed
-            if abs(math.log10(q[0] / position[0])) < 0.15 and abs(math.log10(q[1] / position[1])) < 0.15
+            if abs(math.log10(q[0] / position[0])) < 0.3 and abs(math.log10(q[1] / position[1])) < 0.3
         )
         placed.append(position)
-        ax.annotate(text(name), position, xytext=(6, 4 + 10 * crowd), textcoords="offset points", fontsize=7)
+        ax.annotate(text(name), position, xytext=(8, -4 - 11 * crowd), textcoords="offset points", fontsize=7)
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_xlim(lo, hi)
@@ -630,7 +649,6 @@ def roofline(
     ax.set_ylabel("attained performance (TFLOP/s)")
     ax.grid(True, which="major", linewidth=0.4, alpha=0.5)
     phases = list(dict.fromkeys(str(p["phase"]) for p in points if p["phase"] != "all"))
-    handles, _ = ax.get_legend_handles_labels()
     if len(phases) > 1:  # say what the marker shapes mean
         handles += [
             Line2D([], [], marker=PHASE_MARKERS.get(ph, "X"), linestyle="", color="#777777", label=f"marker: {ph}")
