@@ -636,9 +636,7 @@ def roofline(
         if share < LABEL_SHARE:  # small points are named in the legend only: labels would pile up
             continue
         crowd = sum(
-            1
-            for q in placed
-            if abs(math.log10(q[0] / position[0])) < 0.3 and abs(math.log10(q[1] / position[1])) < 0.3
+            1 for q in placed if abs(math.log10(q[0] / position[0])) < 0.3 and abs(math.log10(q[1] / position[1])) < 0.3
         )
         placed.append(position)
         ax.annotate(text(name), position, xytext=(8, -4 - 11 * crowd), textcoords="offset points", fontsize=7)
