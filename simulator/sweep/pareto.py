@@ -66,7 +66,7 @@ def pareto_rows(
 
 def _axis_label(name: str, per: Per) -> str:
     m = metric(name)
-    return m.label + (f" per {per}" if per != "run" and m.extensive else "")
+    return m.header + (f" per {per}" if per != "run" and m.extensive else "")
 
 
 def pareto_figure(

@@ -38,5 +38,5 @@ def test_per_token_figure_labels_its_axes() -> None:
     fig = pareto_figure(ROWS, per="token")
     ax = fig.axes[0]
     assert ax.get_xlabel() == "latency per token (ms/token)"
-    assert ax.get_ylabel() == "energy total per token (mJ/token)"
+    assert ax.get_ylabel() == "energy per token (mJ/token)"
     assert "per token" in ax.get_title()
