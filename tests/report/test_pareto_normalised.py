@@ -40,3 +40,16 @@ def test_per_token_figure_labels_its_axes() -> None:
     assert ax.get_xlabel() == "latency per token (ms/token)"
     assert ax.get_ylabel() == "energy per token (mJ/token)"
     assert "per token" in ax.get_title()
+
+
+def test_parquet_columns_carry_the_registry_descriptions(tmp_path) -> None:
+    import pytest
+
+    pq = pytest.importorskip("pyarrow.parquet", reason="the hetsim[parquet] extra (part of hetsim[test])")
+    from simulator.sweep.export import write_parquet
+
+    path = write_parquet(ROWS[:3], ["label", "latency_s", "energy_total_j"], tmp_path / "r.parquet")
+    schema = pq.read_schema(path)
+    assert schema.field("latency_s").metadata[b"description"].endswith(b"[s]")
+    assert b"compute + data movement + static" in schema.field("energy_total_j").metadata[b"description"]
+    assert schema.field("label").metadata is None
