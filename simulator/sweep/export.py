@@ -71,8 +71,10 @@ def _column(values: list[Any]) -> tuple[list[Any], str]:
 
 
 def write_parquet(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> Path:
-    """Rows as a Parquet file (one typed column per name in ``columns``; metric columns carry their
-    description and unit from the metrics registry as field metadata ``description``).
+    """Rows as a Parquet file, one typed column per name in ``columns``.
+
+    Metric columns carry their description and unit from the metrics registry as field metadata
+    (``description``), so the file documents itself for pandas/Polars users.
     """
     pa = _pyarrow()
     import pyarrow.parquet as pq
