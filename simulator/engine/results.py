@@ -184,13 +184,8 @@ class RunTotals:
         for span in self.spans:
             if span.end_s >= span.start_s:
                 phase_time[span.phase] = phase_time.get(span.phase, 0.0) + (span.end_s - span.start_s)
-        levels: dict[str, str] = {name: mem.level for name, mem in system.memories.items()}
-        for name in system.units:
-            levels[f"{name}.sram"] = "sram"
-            levels[f"{name}.registers"] = "register"
-        for _, link_name in system.edges.values():
-            levels[link_name] = "link"
-        views = self.ledger.views(latency, phase_time, levels)
+        hardware = hardware_facts(system)
+        views = self.ledger.views(latency, phase_time, hardware.data_movement_levels())
         roofline = self.roof_compute_s
         for mem, b in self.roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
@@ -246,5 +241,5 @@ class RunTotals:
             timeline=timeline,
             flow_timeline=flow_timeline,
             timeline_window=window,
-            hardware=hardware_facts(system),
+            hardware=hardware,
         )

@@ -31,6 +31,10 @@ class UnitFacts:
     peak_flops_per_s: Mapping[str, float]
     energy_per_flop_j: Mapping[str, float]
     static_power_w: float = 0.0
+    #: energy per byte through the unit's own SRAM (charged to ``<unit>.sram``)
+    sram_energy_j_per_byte: float = 0.0
+    #: register-file operand energy per FLOP per dtype (charged to ``<unit>.registers``)
+    register_energy_j_per_flop: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -72,18 +76,25 @@ class HardwareFacts:
     placement: Mapping[str, str] = field(default_factory=dict)
     #: uncore / board power not in any component (the ledger's ``system`` component)
     static_power_w: float = 0.0
+    #: power drawn while no unit is busy (the ledger's ``active_idle`` component)
+    active_idle_power_w: float = 0.0
+    #: every component the energy ledger can charge -> its kind: ``unit``, a memory level, ``sram`` and
+    #: ``register`` (a unit's own SRAM and register files, ``<unit>.sram``/``<unit>.registers``), ``link``,
+    #: ``system`` (the uncore ``system`` and ``active_idle``)
+    components: Mapping[str, str] = field(default_factory=dict)
 
     def component_kind(self, component: str) -> str:
-        """Kind of a ledger component: ``unit``, the memory's level, ``link``, ``system`` (``""`` if unknown)."""
-        if component in self.units:
-            return "unit"
-        if component in self.memories:
-            return self.memories[component].level
-        if component == "system":
-            return "system"
-        if any(component == link.name or component in link.directions for link in self.links):
+        """Kind of a ledger component or a timeline link track (``a->b``); ``""`` if unknown."""
+        kind = self.components.get(component)
+        if kind is not None:
+            return kind
+        if any(component in link.directions for link in self.links):
             return "link"
         return ""
+
+    def data_movement_levels(self) -> dict[str, str]:
+        """Component -> level for the components that move data (the ledger's by-level view)."""
+        return {name: kind for name, kind in self.components.items() if kind not in ("unit", "system")}
 
     def peak_flops_per_s(self, dtype: str | None = None) -> float:
         """The fastest unit's peak for ``dtype`` (0 if no unit runs it); any dtype when ``None``."""
@@ -116,6 +127,8 @@ class HardwareFacts:
                     "peak_flops_per_s": dict(u.peak_flops_per_s),
                     "energy_per_flop_j": dict(u.energy_per_flop_j),
                     "static_power_w": u.static_power_w,
+                    "sram_energy_j_per_byte": u.sram_energy_j_per_byte,
+                    "register_energy_j_per_flop": dict(u.register_energy_j_per_flop),
                 }
                 for n, u in self.units.items()
             },
@@ -142,6 +155,7 @@ class HardwareFacts:
             ],
             "placement": dict(self.placement),
             "static_power_w": self.static_power_w,
+            "active_idle_power_w": self.active_idle_power_w,
         }
 
 
@@ -164,18 +178,24 @@ def hardware_facts(system: System) -> HardwareFacts:
     """
     arch = system.arch
     links = []
-    for _a, _b, data in sorted(system.graph.edges(data=True), key=lambda e: str(e[2]["name"])):
-        spec = data["spec"]
-        x, y = spec.between  # the edge's name follows the file's order, whatever networkx's
+    for spec, name in sorted({name: (spec, name) for spec, name in system.edges.values()}.values(), key=lambda e: e[1]):
+        x, y = spec.between  # the edge's name follows the file's order
         links.append(
             LinkFacts(
-                name=str(data["name"]),
+                name=name,
                 between=(x, y),
                 directions=(f"{x}->{y}", f"{y}->{x}"),
                 bandwidth_bytes_per_s=spec.bandwidth_bytes_per_s,
                 energy_j_per_byte=spec.energy_j_per_byte,
             )
         )
+    components: dict[str, str] = {name: "unit" for name in system.units}
+    components.update({name: mem.level for name, mem in system.memories.items()})
+    for name in system.units:  # the names the mapping charges a unit's own SRAM and register energy to
+        components[f"{name}.sram"] = "sram"
+        components[f"{name}.registers"] = "register"
+    components.update({link.name: "link" for link in links})
+    components["system"] = components["active_idle"] = "system"
     return HardwareFacts(
         name=arch.name,
         description=arch.description,
@@ -187,6 +207,8 @@ def hardware_facts(system: System) -> HardwareFacts:
                 peak_flops_per_s=dict(sorted(unit.peak_flops_per_s.items())),
                 energy_per_flop_j=dict(sorted(unit.energy_per_flop_j.items())),
                 static_power_w=unit.static_power_w,
+                sram_energy_j_per_byte=unit.sram_energy_j_per_byte,
+                register_energy_j_per_flop=dict(sorted(unit.register_energy_j_per_flop.items())),
             )
             for name, unit in system.units.items()
         },
@@ -206,6 +228,8 @@ def hardware_facts(system: System) -> HardwareFacts:
         links=tuple(links),
         placement={str(cls): memory for cls, memory in sorted(arch.placement.items())},
         static_power_w=arch.static_power_w,
+        active_idle_power_w=arch.active_idle_power_w,
+        components=dict(sorted(components.items())),
     )
 
 

@@ -241,6 +241,12 @@ def _hardware_rows(hw: HardwareFacts) -> list[list[str]]:
     rows = []
     for name, unit in hw.units.items():
         energy = ", ".join(f"{d} {per_flop(v)}" for d, v in unit.energy_per_flop_j.items())
+        if unit.register_energy_j_per_flop:
+            energy += "; registers " + ", ".join(
+                f"{d} {per_flop(v)}" for d, v in unit.register_energy_j_per_flop.items()
+            )
+        if unit.sram_energy_j_per_byte:
+            energy += f"; own SRAM {per_byte(unit.sram_energy_j_per_byte)}"
         rows.append([name, f"compute unit ({unit.kind})", f"per FLOP: {energy}{static(unit.static_power_w)}"])
     for name, mem in hw.memories.items():
         rows.append(
@@ -255,6 +261,9 @@ def _hardware_rows(hw: HardwareFacts) -> list[list[str]]:
         rows.append([f"{link.between[0]} ↔ {link.between[1]}", "link", f"energy {per_byte(link.energy_j_per_byte)}"])
     if hw.static_power_w:
         rows.append(["system", "uncore / board", f"static {format_quantity(hw.static_power_w, 'power')}"])
+    if hw.active_idle_power_w:
+        idle = format_quantity(hw.active_idle_power_w, "power")
+        rows.append(["active_idle", "while no unit is busy", f"power {idle}"])
     return rows
 
 

@@ -276,4 +276,12 @@ def test_link_components_are_named_as_the_engine_names_them() -> None:
     assert facts.component_kind("pl-lpddr4") == "link"  # the ledger's name
     assert facts.component_kind("lpddr4->pl") == "link"  # a timeline track's name
     assert facts.component_kind("lpddr4") == "dram" and facts.component_kind("pl") == "unit"
+    assert facts.component_kind("pl.sram") == "sram" and facts.component_kind("pl.registers") == "register"
+    assert facts.component_kind("active_idle") == "system" and facts.component_kind("system") == "system"
+    assert facts.data_movement_levels() == {
+        "lpddr4": "dram",
+        "pl-lpddr4": "link",
+        "pl.registers": "register",
+        "pl.sram": "sram",
+    }
     assert facts.component_kind("nothing") == ""
