@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from simulator.config.architecture import RuntimeSpec
     from simulator.hardware.system import System
 
+#: The energy ledger's components that belong to no unit, memory or link: the uncore and active-idle power.
+SYSTEM_COMPONENTS = ("system", "active_idle")
+
 #: Memory levels that count as off-chip for the roofline's slanted roof (the bandwidth that bounds decode).
 OFF_CHIP_LEVELS = ("hbm", "dram")
 
@@ -88,9 +91,13 @@ class HardwareFacts:
         kind = self.components.get(component)
         if kind is not None:
             return kind
-        if any(component in link.directions for link in self.links):
+        if component in self.units:  # facts built by hand, without the components map
+            return "unit"
+        if component in self.memories:
+            return self.memories[component].level
+        if any(component == link.name or component in link.directions for link in self.links):
             return "link"
-        return ""
+        return "system" if component in SYSTEM_COMPONENTS else ""
 
     def data_movement_levels(self) -> dict[str, str]:
         """Component -> level for the components that move data (the ledger's by-level view)."""
@@ -195,7 +202,7 @@ def hardware_facts(system: System) -> HardwareFacts:
         components[f"{name}.sram"] = "sram"
         components[f"{name}.registers"] = "register"
     components.update({link.name: "link" for link in links})
-    components["system"] = components["active_idle"] = "system"
+    components.update(dict.fromkeys(SYSTEM_COMPONENTS, "system"))
     return HardwareFacts(
         name=arch.name,
         description=arch.description,
