@@ -40,6 +40,8 @@ from simulator.units import DIMENSIONS
 
 #: Where the generated reference lives: the repository's ``docs/``, wherever the command runs from.
 REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "yaml-reference.md"
+#: The metrics page, generated from the metrics registry.
+METRICS_PAGE = REFERENCE.with_name("metrics.md")
 
 _HEADER = """\
 # YAML reference
@@ -248,16 +250,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("path", nargs="?", type=Path, default=REFERENCE, help="file to write")
     parser.add_argument("--check", action="store_true", help="exit 1 if the file is not up to date")
     args = parser.parse_args(argv)
-    text = generate()
+    from simulator.metrics.registry import metrics_page
+
+    pages = [(args.path, generate())]
+    if args.path == REFERENCE:  # the default run also refreshes docs/metrics.md
+        pages.append((METRICS_PAGE, metrics_page()))
     if args.check:
-        current = args.path.read_text(encoding="utf-8") if args.path.is_file() else ""
-        if current != text:
-            print(f"{args.path} is out of date: run `python -m simulator.docsgen`", file=sys.stderr)
-            return 1
-        return 0
-    args.path.parent.mkdir(parents=True, exist_ok=True)
-    args.path.write_text(text, encoding="utf-8")
-    print(args.path)
+        stale = [path for path, text in pages if (path.read_text(encoding="utf-8") if path.is_file() else "") != text]
+        for path in stale:
+            print(f"{path} is out of date: run `python -m simulator.docsgen`", file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in pages:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        print(path)
     return 0
 
 

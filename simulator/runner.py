@@ -8,7 +8,6 @@ plots and a timeline when the scenario's ``outputs`` ask for them).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,10 @@ import yaml
 
 from simulator.config.scenario import ScenarioSpec
 from simulator.errors import Problem, UserError
+from simulator.metrics.hardware import runtime_facts
 from simulator.metrics.result import RunResult, ScenarioResult
+from simulator.metrics.window import DEFAULT_LIMIT
+from simulator.outputs import OutputFolder
 from simulator.report.writers import results_csv, results_json
 from simulator.version import __version__
 from workloads.base import WorkloadInputError
@@ -51,6 +53,23 @@ class RunFailure:
         return f"{self.architecture} · {self.workload}: {self.error.render()}\n  fix: {self.fix}"
 
 
+def timeline_settings(spec: ScenarioSpec) -> tuple[int, str | tuple[int, ...]]:
+    """(operators kept per kept step, window) for a scenario's runs: none unless a timeline or report is asked for.
+
+    When one is, and the scenario sets no ``timeline_limit``, :data:`~simulator.metrics.window.DEFAULT_LIMIT`.
+    """
+    if "timeline" not in spec.outputs and "report" not in spec.outputs:
+        return 0, "first"
+    limit = spec.timeline_limit if spec.timeline_limit is not None else DEFAULT_LIMIT
+    return limit, spec.timeline_window
+
+
+def with_outputs(spec: ScenarioSpec, outputs: Sequence[str]) -> ScenarioSpec:
+    """``spec`` asking for ``outputs`` instead of its own (``hetsim run --outputs``), the resolved record too."""
+    chosen = tuple(dict.fromkeys(outputs))
+    return spec.model_copy(update={"outputs": chosen, "resolved": {**spec.resolved, "outputs": list(chosen)}})
+
+
 def run_scenario(
     spec: ScenarioSpec,
     *,
@@ -71,7 +90,7 @@ def run_scenario(
     from simulator.preflight import pairs as scenario_pairs
 
     pairs = list(scenario_pairs(spec))
-    timeline_limit = spec.timeline_limit if ("timeline" in spec.outputs or "report" in spec.outputs) else 0
+    timeline_limit, timeline_window = timeline_settings(spec)
     runs: list[RunResult] = []
     for done, (arch, index, workload) in enumerate(pairs):
         if progress is not None:
@@ -86,6 +105,7 @@ def run_scenario(
                 workload=workload.label,
                 timeline_limit=timeline_limit,
                 progress=run_progress,
+                timeline_window=timeline_window,
             )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)
@@ -105,7 +125,14 @@ def run_scenario(
         failures.append(RunFailure(arch.name, workload.label, error, fix_for(error, arch, workload, spec.mapping)))
     if progress is not None:
         progress(len(pairs), len(pairs), "done")
-    return ScenarioResult(scenario=spec.name, runs=tuple(runs), resolved=spec.resolved, hetsim_version=hetsim_version())
+    return ScenarioResult(
+        scenario=spec.name,
+        runs=tuple(runs),
+        resolved=spec.resolved,
+        hetsim_version=hetsim_version(),
+        description=spec.description,
+        runtime=runtime_facts(spec.runtime),
+    )
 
 
 def resolved_yaml(result: ScenarioResult) -> str:
@@ -120,40 +147,33 @@ def write_results(
     """Write the result files into ``out_dir`` (created if needed); returns the paths written.
 
     ``results.json`` and ``results.csv`` when ``json``/``csv`` are in ``outputs``; always
-    ``scenario.resolved.yaml``; ``plots`` → PNG/SVG figures; ``timeline``/``report`` → ``timeline.json``
-    (Perfetto); ``report`` → also the plots and ``report.html``.
+    ``scenario.resolved.yaml``; ``plots`` → PNG figures (``svg`` → SVG as well); ``timeline``/``report``
+    → ``timeline.json`` (Perfetto); ``report`` → also the plots and ``report.html``. Figures are built
+    and rendered once, for the plot files and the report. Every file is written atomically and never
+    through a symlink, and files an earlier run wrote into the folder but this one did not are removed
+    (:class:`simulator.outputs.OutputFolder`: only files hetsim wrote, listed in its manifest).
     """
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    with OutputFolder(out_dir, producer="run", scenario=result.scenario) as folder:
+        if "json" in outputs:
+            folder.write_text("results.json", results_json(result))
+        if "csv" in outputs:
+            folder.write_text("results.csv", results_csv(result))
+        folder.write_text("scenario.resolved.yaml", resolved_yaml(result))
+        pngs: dict[str, bytes] = {}
+        if "plots" in outputs or "report" in outputs or "svg" in outputs:
+            from simulator.report.plots import figure_bytes, standard_figures
 
-    def save(name: str, text: str) -> None:
-        # a temporary file renamed over the target: a symlink planted in the output folder is replaced,
-        # never written through (it could point at any file of the user's)
-        path = out / name
-        tmp = out / f".{name}.{os.getpid()}.tmp"
-        try:
-            tmp.write_text(text, encoding="utf-8")
-            os.replace(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-        written.append(path)
+            for stem, fig in standard_figures(result).items():
+                pngs[stem] = figure_bytes(fig, "png")
+                folder.write_bytes(f"{stem}.png", pngs[stem])
+                if "svg" in outputs:
+                    folder.write_bytes(f"{stem}.svg", figure_bytes(fig, "svg"))
+        if "timeline" in outputs or "report" in outputs:
+            from simulator.report.timeline import timeline_json
 
-    if "json" in outputs:
-        save("results.json", results_json(result))
-    if "csv" in outputs:
-        save("results.csv", results_csv(result))
-    save("scenario.resolved.yaml", resolved_yaml(result))
-    if "plots" in outputs or "report" in outputs:
-        from simulator.report.plots import write_plots
+            folder.write_text("timeline.json", timeline_json(result))
+        if "report" in outputs:
+            from simulator.report.html import render_html
 
-        written += write_plots(result, out)
-    if "timeline" in outputs or "report" in outputs:
-        from simulator.report.timeline import write_timeline
-
-        written.append(write_timeline(result, out / "timeline.json"))
-    if "report" in outputs:
-        from simulator.report.html import write_report
-
-        written.append(write_report(result, out))
-    return written
+            folder.write_text("report.html", render_html(result, figures=pngs))
+    return folder.written

@@ -203,7 +203,7 @@ def test_dict_and_link_order_do_not_matter() -> None:
         a = simulate(ArchitectureSpec.model_validate(spec), trace, timeline_limit=50)
         b = simulate(ArchitectureSpec.model_validate(_reversed_dicts(copy.deepcopy(spec))), trace, timeline_limit=50)
         ja, jb = _comparable(a), _comparable(b)
-        for key in ("energy_by_component_j", "energy_by_phase_j", "energy_by_kind_j", "peak_memory_bytes"):
+        for key in ("energy_by_component_j", "energy_by_phase_j", "energy_by_kind_j", "peak_memory_bytes_by_memory"):
             assert list(ja[key]) == list(jb[key])
         assert ja == jb
 

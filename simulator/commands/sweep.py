@@ -78,7 +78,7 @@ def _on_sigterm(signum: int, frame: FrameType | None) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the sweep and print the Pareto front."""
     from simulator.errors import UserError
-    from simulator.report.compare import format_value
+    from simulator.metrics.registry import format_value, metric
     from simulator.sweep.executors import make_executor
     from simulator.sweep.pareto import pareto_rows
     from simulator.sweep.run import sweep_scenario
@@ -115,8 +115,8 @@ def run(args: argparse.Namespace) -> int:
                 table.add_row(
                     str(row.get("label")),
                     str(row.get("architecture")),
-                    format_value(row.get("latency_s"), "s"),
-                    format_value(row.get("energy_total_j"), "J"),
+                    format_value(metric("latency_s"), row.get("latency_s")),
+                    format_value(metric("energy_total_j"), row.get("energy_total_j")),
                 )
             Console().print(table)
     if outcome.written:

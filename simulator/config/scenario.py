@@ -15,7 +15,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -39,7 +39,20 @@ from workloads.models import looks_like_file
 from workloads.spec import WorkloadSpec, workload_kinds
 from workloads.suggest import did_you_mean
 
-Output = Literal["table", "json", "csv", "plots", "timeline", "report"]
+Output = Literal["table", "json", "csv", "plots", "svg", "timeline", "report"]
+#: Every output a scenario (or ``hetsim run --outputs``) can ask for.
+OUTPUTS: tuple[Output, ...] = ("table", "json", "csv", "plots", "svg", "timeline", "report")
+#: ``timeline_window``: ``auto`` (step 0 and a step from the middle of the run), ``first`` (the first
+#: operators), or a list of step numbers.
+TimelineWindowSpec = Literal["auto", "first"] | tuple[Annotated[int, Field(ge=0)], ...]
+_LIMIT_HELP = (
+    "operators the timeline keeps per kept step (for timeline_window: first, in all); default 2000 when outputs "
+    "ask for a timeline or report; 0: none"
+)
+_WINDOW_HELP = (
+    "which operators the timeline keeps: auto (step 0 - the prefill - and one step from the middle of the run, "
+    "e.g. a decode or Medusa verify step), first (the first timeline_limit operators) or a list of step numbers"
+)
 #: Outputs written when a scenario does not say.
 DEFAULT_OUTPUTS: tuple[Output, ...] = ("table", "json", "csv")
 
@@ -61,7 +74,8 @@ class ScenarioSpec(BaseModel):
     seed: int = Field(0, description="default seed of every workload that does not set its own")
     sweep: dict[str, tuple[Any, ...]] = Field(default_factory=dict, description="dotted path -> values")
     outputs: tuple[Output, ...] = Field(DEFAULT_OUTPUTS, description="what to write")
-    timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
+    timeline_limit: int | None = Field(None, ge=0, description=_LIMIT_HELP)
+    timeline_window: TimelineWindowSpec = Field("auto", description=_WINDOW_HELP)
     file: str | None = Field(None, description="the file it was loaded from, if any")
     resolved: dict[str, Any] = Field(default_factory=dict, description="JSON-able resolved form")
 
@@ -92,8 +106,11 @@ class _ScenarioTop(BaseModel):
     mapping: dict[str, str] = Field(default_factory=dict, description="operator kind -> unit name overrides")
     seed: int = Field(0, ge=0, description="default seed of every workload that does not set its own")
     sweep: dict[str, list[Any]] = Field(default_factory=dict, description="dotted path -> list of values")
-    outputs: list[Output] = Field(list(DEFAULT_OUTPUTS), description="table, json, csv, plots, timeline, report")
-    timeline_limit: int = Field(0, ge=0, description="operators kept for the timeline (0: none)")
+    outputs: list[Output] = Field(
+        list(DEFAULT_OUTPUTS), description="table, json, csv, plots (PNG), svg (plots as SVG too), timeline, report"
+    )
+    timeline_limit: int | None = Field(None, ge=0, description=_LIMIT_HELP)
+    timeline_window: TimelineWindowSpec = Field("auto", description=_WINDOW_HELP)
 
     @model_validator(mode="before")
     @classmethod
@@ -289,6 +306,7 @@ def scenario_from_dict(
         "sweep": {k: list(v) for k, v in top.sweep.items()},
         "outputs": list(top.outputs),
         "timeline_limit": top.timeline_limit,
+        "timeline_window": top.timeline_window if isinstance(top.timeline_window, str) else list(top.timeline_window),
     }
     return ScenarioSpec(
         name=top.name,
@@ -302,6 +320,7 @@ def scenario_from_dict(
         sweep={k: tuple(v) for k, v in top.sweep.items()},
         outputs=tuple(top.outputs),
         timeline_limit=top.timeline_limit,
+        timeline_window=top.timeline_window,
         file=file,
         resolved=resolved,
     )

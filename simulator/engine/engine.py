@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 import simpy
@@ -37,6 +37,7 @@ from simulator.engine.signatures import SignatureCache
 from simulator.hardware.system import System
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import RunResult
+from simulator.metrics.window import TimelineRecorder
 from workloads.trace import Operator, Trace
 
 
@@ -50,6 +51,7 @@ class Engine:
         mapping: Mapping[str, str] | None,
         timeline_limit: int,
         max_outstanding: int = MAX_OUTSTANDING,
+        recorder: TimelineRecorder | None = None,
     ) -> None:
         self.arch = arch
         self.system = System(arch)
@@ -58,7 +60,8 @@ class Engine:
         self.env = CountingEnvironment()
         self.ledger = Ledger()
         self.capacity = Capacity(self.system)
-        self.totals = RunTotals(self.system, self.ledger, timeline_limit)
+        recorder = recorder if recorder is not None else TimelineRecorder(timeline_limit)
+        self.totals = RunTotals(self.system, self.ledger, recorder)
         self.signatures = SignatureCache(self.mapper, self._evict)
         self.net = FlowNetwork(self.env, self.system.capacities)
         owner = {unit: d.index for d in self.system.devices for unit in (*d.units.values(), d.comm) if unit}
@@ -135,6 +138,7 @@ def simulate(
     mapping: Mapping[str, str] | None = None,
     workload: str | None = None,
     timeline_limit: int = 0,
+    timeline_window: str | Sequence[int] = "first",
     progress: EngineProgress | None = None,
 ) -> RunResult:
     """Replay ``trace`` on ``arch`` under ``runtime`` (``None``: ideal, no host cost).
@@ -146,7 +150,11 @@ def simulate(
             ``None`` means an ideal runtime.
         mapping: scenario overrides of ``arch.mapping`` (kind -> unit or ``'auto'``; ``'*'`` default).
         workload: label for the result (default ``trace.header['workload']``).
-        timeline_limit: keep per-operator and per-link records for the first N operators.
+        timeline_limit: keep per-operator and per-link records of up to N operators (per kept step
+            unless the window is ``first``); 0 keeps none.
+        timeline_window: which operators (:class:`~simulator.metrics.window.TimelineRecorder`):
+            ``first`` (the first N), ``auto`` (step 0 and a step from the middle of the run) or a
+            list of step numbers.
         progress: called with a :class:`~simulator.engine.host.RunProgress` a few times per second
             of wall time while the run replays, and once at the end (``None``: no reports, no cost).
 
@@ -166,7 +174,11 @@ def simulate(
 
     """
     wall_start = time.perf_counter()
-    engine = Engine(arch, runtime, mapping, timeline_limit)
+    if isinstance(timeline_window, str):
+        recorder = TimelineRecorder(timeline_limit, timeline_window)
+    else:
+        recorder = TimelineRecorder(timeline_limit, "steps", tuple(timeline_window))
+    engine = Engine(arch, runtime, mapping, timeline_limit, recorder=recorder)
     engine.run(trace, progress)
     label = workload if workload is not None else str(trace.header.get("workload", ""))
     return engine.result(trace, label, wall_start)

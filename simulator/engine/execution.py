@@ -137,7 +137,7 @@ class Execution:
             st.pending += 1
             dep.waiters.append(st)
         inflight[op.id] = st
-        st.record = self.issued < totals.timeline_limit
+        st.record = totals.recorder.wants(op.step)
         self.issued += 1
         if op.tokens > 0:
             totals.issued_tokens(op)

@@ -18,8 +18,10 @@ from simulator.engine.capacity import Capacity
 from simulator.engine.mapping import OpCost
 from simulator.hardware.system import System
 from simulator.metrics.devices import device_metrics, inter_device_energy_j
+from simulator.metrics.hardware import hardware_facts
 from simulator.metrics.ledger import Ledger
-from simulator.metrics.result import FlowRecord, OpRecord, RunResult
+from simulator.metrics.result import FlowRecord, OpRecord, OpStats, RunResult
+from simulator.metrics.window import TimelineRecorder
 from workloads.trace import Operator, Trace
 
 if TYPE_CHECKING:
@@ -40,7 +42,7 @@ class Span:
 class RunTotals:
     """What a run accumulates for its result: counts, energy, phases, tokens, timeline."""
 
-    def __init__(self, system: System, ledger: Ledger, timeline_limit: int) -> None:
+    def __init__(self, system: System, ledger: Ledger, recorder: TimelineRecorder) -> None:
         self.system = system
         self.ledger = ledger
         self.operators = 0
@@ -49,17 +51,16 @@ class RunTotals:
         self.roof_bytes: dict[str, float] = {}
         self.mem_bytes: dict[str, float] = {}
         self.link_bytes: dict[str, float] = {}
-        #: kind -> [count, flops, bytes moved, busy seconds]
-        self.kind_stats: dict[str, list[float]] = {}
+        #: (phase, kind, unit, dtype) -> [count, flops, bytes moved, busy seconds]
+        self.kind_stats: dict[tuple[str, str, str, str], list[float]] = {}
         self.tokens = 0.0
         self.first_token_id: int | None = None
         self.first_tokens = 0.0
         self.ttft: float | None = None
         self.spans: list[Span] = []
         self.phase: str | None = None
-        self.timeline_limit = timeline_limit
-        self.timeline: list[OpRecord] = []
-        self.flow_timeline: list[FlowRecord] = []
+        #: which operators keep timeline records (the timeline window)
+        self.recorder = recorder
 
     # -- while issuing -----------------------------------------------------------------------
 
@@ -81,9 +82,10 @@ class RunTotals:
 
     def finished(self, op: Operator, cost: OpCost, start_s: float, now: float) -> None:
         """Account one finished operator: kind statistics, energy count, signature totals, phase end."""
-        ks = self.kind_stats.get(op.kind)
+        stats_key = (op.phase, op.kind, cost.unit, op.dtype)
+        ks = self.kind_stats.get(stats_key)
         if ks is None:
-            ks = self.kind_stats[op.kind] = [0.0, 0.0, 0.0, 0.0]
+            ks = self.kind_stats[stats_key] = [0.0, 0.0, 0.0, 0.0]
         ks[0] += 1
         ks[1] += cost.flops
         ks[2] += cost.transfer_bytes
@@ -108,29 +110,30 @@ class RunTotals:
         start_s: float,
         now: float,
     ) -> None:
-        """Keep the timeline records of a finished operator and of its flows over links."""
-        self.timeline.append(
-            OpRecord(
-                op.id,
-                op.name,
-                op.kind,
-                op.phase,
-                op.step,
-                cost.unit,
-                start_s,
-                now,
-                cost.compute_s,
-                transfer_s,
-                host_s,
-                op.flops,
-                cost.transfer_bytes,
-            )
+        """Hand the timeline records of a finished operator and of its flows over links to the window."""
+        record = OpRecord(
+            op.id,
+            op.name,
+            op.kind,
+            op.phase,
+            op.step,
+            cost.unit,
+            start_s,
+            now,
+            cost.compute_s,
+            transfer_s,
+            host_s,
+            op.flops,
+            cost.transfer_bytes,
         )
         names = self.system.resource_names
-        for resources, start, end, nbytes in records:
-            for r in resources:
-                if "->" in names[r]:
-                    self.flow_timeline.append(FlowRecord(op.id, names[r], start, end, nbytes))
+        flows = [
+            FlowRecord(op.id, names[r], start, end, nbytes)
+            for resources, start, end, nbytes in records
+            for r in resources
+            if "->" in names[r]
+        ]
+        self.recorder.add(record, flows)
 
     # -- signature totals --------------------------------------------------------------------
 
@@ -188,13 +191,8 @@ class RunTotals:
         for span in self.spans:
             if span.end_s >= span.start_s:
                 phase_time[span.phase] = phase_time.get(span.phase, 0.0) + (span.end_s - span.start_s)
-        levels: dict[str, str] = {name: mem.level for name, mem in system.memories.items()}
-        for name in system.units:
-            levels[f"{name}.sram"] = "sram"
-            levels[f"{name}.registers"] = "register"
-        for _, link_name in system.edges.values():
-            levels[link_name] = "link"
-        views = self.ledger.views(latency, phase_time, levels)
+        hardware = hardware_facts(system)
+        views = self.ledger.views(latency, phase_time, hardware.data_movement_levels())
         roofline = self.roof_compute_s
         for mem, b in self.roof_bytes.items():
             roofline = max(roofline, b / system.memories[mem].bandwidth_bytes_per_s)
@@ -207,6 +205,14 @@ class RunTotals:
             tpot = (latency - ttft) / (tokens - self.first_tokens)
         tokens_per_s = batch * tokens / latency if tokens > 0 and latency > 0 else None
         fps = float(header["frames"]) / latency if "frames" in header and latency > 0 else None
+        by_kind: dict[str, dict[str, float]] = {}
+        for (_phase, kind, _unit, _dtype), s in sorted(self.kind_stats.items(), key=lambda kv: kv[0][1]):
+            k = by_kind.setdefault(kind, {"count": 0.0, "flops": 0.0, "bytes": 0.0, "busy_s": 0.0})
+            k["count"] += s[0]
+            k["flops"] += s[1]
+            k["bytes"] += s[2]
+            k["busy_s"] += s[3]
+        timeline, flow_timeline, window = self.recorder.result(self.operators)
         return RunResult(
             architecture=arch.name,
             workload=workload,
@@ -234,12 +240,15 @@ class RunTotals:
             batch=batch,
             tokens_per_sequence=tokens,
             header=header,
-            by_kind={
-                kind: {"count": s[0], "flops": s[1], "bytes": s[2], "busy_s": s[3]}
-                for kind, s in sorted(self.kind_stats.items())
-            },
-            timeline=tuple(self.timeline),
-            flow_timeline=tuple(self.flow_timeline),
+            by_kind=by_kind,
+            op_stats=tuple(
+                OpStats(phase, kind, unit, dtype, int(s[0]), s[1], s[2], s[3])
+                for (phase, kind, unit, dtype), s in sorted(self.kind_stats.items())
+            ),
+            timeline=timeline,
+            flow_timeline=flow_timeline,
+            timeline_window=window,
+            hardware=hardware,
             bytes_by_link=dict(sorted(self.link_bytes.items())),
             devices=device_metrics(
                 system, latency, list(busy_by_unit_s.values()), list(busy_by_unit_s), views.by_component

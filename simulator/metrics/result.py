@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from simulator.metrics.hardware import HardwareFacts, RuntimeFacts
 from simulator.version import __version__
 
 #: Energy categories of the ledger. Every joule is in exactly one.
@@ -71,6 +72,60 @@ class FlowRecord:
     bytes: float
 
 
+@dataclass(frozen=True, slots=True)
+class OpStats:
+    """Whole-run totals of the operators of one phase and kind that ran on one unit in one dtype."""
+
+    phase: str
+    kind: str
+    unit: str
+    dtype: str
+    count: int
+    flops: float
+    #: bytes moved after on-chip reuse
+    bytes: float
+    #: summed operator durations (operators of one unit never overlap)
+    busy_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain mapping of the fields."""
+        return {
+            "phase": self.phase,
+            "kind": self.kind,
+            "unit": self.unit,
+            "dtype": self.dtype,
+            "count": self.count,
+            "flops": self.flops,
+            "bytes": self.bytes,
+            "busy_s": self.busy_s,
+        }
+
+
+@dataclass(frozen=True)
+class TimelineWindow:
+    """Which operators a run's timeline kept, in words and numbers (stated in every timeline file)."""
+
+    #: ``none``, ``first`` (the first ``limit`` operators), ``steps`` (the steps named in ``steps``) or ``auto``
+    mode: str = "none"
+    #: the most operators kept per kept step (per run for ``first``)
+    limit: int = 0
+    #: the steps kept (empty for ``first``/``none``)
+    steps: tuple[int, ...] = ()
+    #: operators kept in all
+    operators: int = 0
+    description: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain mapping of the fields."""
+        return {
+            "mode": self.mode,
+            "limit": self.limit,
+            "steps": list(self.steps),
+            "operators": self.operators,
+            "description": self.description,
+        }
+
+
 @dataclass(frozen=True)
 class RunResult:
     """Everything one (architecture, workload) run measured."""
@@ -114,6 +169,12 @@ class RunResult:
     energy_by_level_j: Mapping[str, float] = field(default_factory=dict)
     timeline: tuple[OpRecord, ...] = ()
     flow_timeline: tuple[FlowRecord, ...] = ()
+    #: whole-run totals per (phase, kind, unit, dtype); the roofline per phase and achieved FLOP/s per unit
+    op_stats: tuple[OpStats, ...] = ()
+    #: what the timeline kept (see :class:`TimelineWindow`)
+    timeline_window: TimelineWindow = field(default_factory=TimelineWindow)
+    #: the simulated hardware, typed (peaks, roofs, component kinds, link names): reports read this, never YAML
+    hardware: HardwareFacts = field(default_factory=HardwareFacts)
     #: link -> bytes that crossed it (both directions, after reuse), whole run
     bytes_by_link: Mapping[str, float] = field(default_factory=dict)
     #: device -> {"busy_s", "utilisation", "comm_s", "energy_j"} (systems of chips only)
@@ -123,51 +184,45 @@ class RunResult:
 
     @property
     def utilisation(self) -> dict[str, float]:
-        """Busy fraction of the makespan per compute unit."""
+        """Busy fraction of the makespan per compute unit: time busy, not FLOPs against peak.
+
+        A memory-bound operator keeps its unit busy while it waits for bytes, so a unit can be 100 %
+        busy at 1 % of its peak FLOP/s: see :meth:`achieved_flops_per_s`.
+        """
         if self.latency_s <= 0:
             return {unit: 0.0 for unit in self.busy_by_unit_s}
         return {unit: busy / self.latency_s for unit, busy in self.busy_by_unit_s.items()}
 
-    def flat_metrics(self) -> dict[str, Any]:
-        """Identity and scalar metrics in one flat mapping (rows of CSV files, sweep stores, goldens).
+    @property
+    def flops_by_unit(self) -> dict[str, float]:
+        """FLOPs each compute unit executed (from :attr:`op_stats`; empty when the engine kept none)."""
+        out: dict[str, float] = {}
+        for s in self.op_stats:
+            out[s.unit] = out.get(s.unit, 0.0) + s.flops
+        return out
 
-        ``None`` where a metric does not apply (TPOT of a CNN); ``peak_memory_bytes`` is the sum of
-        every memory's peak total.
-        """
-        e = self.energy
+    def achieved_flops_per_s(self) -> dict[str, float]:
+        """Per unit, FLOPs / busy time: the rate the unit ran at while busy (compare with its peak)."""
         return {
-            "architecture": self.architecture,
-            "workload": self.workload,
-            "kind": self.kind,
-            "latency_s": self.latency_s,
-            "ttft_s": self.ttft_s,
-            "tpot_s": self.tpot_s,
-            "tokens_per_s": self.tokens_per_s,
-            "fps": self.fps,
-            "energy_total_j": e.total_j,
-            "energy_compute_j": e.compute_j,
-            "energy_data_movement_j": e.data_movement_j,
-            "energy_static_j": e.static_j,
-            "energy_inter_device_j": self.energy_inter_device_j,
-            "peak_memory_bytes": float(sum(m.get("total", 0) for m in self.peak_memory_bytes.values())),
-            "roofline_latency_s": self.roofline_latency_s,
-            "flops": self.flops,
-            "operators": self.operators,
-            "events": self.events,
-            "wall_s": self.wall_s,
+            unit: flops / self.busy_by_unit_s[unit]
+            for unit, flops in self.flops_by_unit.items()
+            if self.busy_by_unit_s.get(unit, 0.0) > 0
         }
 
+    def flat_metrics(self) -> dict[str, Any]:
+        """Identity and every registry metric in one flat mapping (rows of CSV files, sweep stores, goldens).
+
+        The columns are :func:`simulator.metrics.registry.flat_columns`; ``None`` where a metric does
+        not apply (TPOT of a CNN).
+        """
+        from simulator.metrics.registry import flat_row
+
+        return flat_row(self)
+
     def to_json(self) -> dict[str, Any]:
-        """The ``results.json`` form of one run (timelines are written separately)."""
+        """The ``results.json`` form of one run: identity, every registry metric, then the breakdowns."""
         return {
-            "architecture": self.architecture,
-            "workload": self.workload,
-            "kind": self.kind,
-            "latency_s": self.latency_s,
-            "ttft_s": self.ttft_s,
-            "tpot_s": self.tpot_s,
-            "tokens_per_s": self.tokens_per_s,
-            "fps": self.fps,
+            **self.flat_metrics(),
             "energy_j": self.energy.to_json(),
             "energy_by_component_j": _plain(self.energy_by_component_j),
             "energy_by_phase_j": _plain(self.energy_by_phase_j),
@@ -177,19 +232,16 @@ class RunResult:
             "latency_by_phase_s": dict(self.latency_by_phase_s),
             "utilisation": self.utilisation,
             "busy_by_unit_s": dict(self.busy_by_unit_s),
-            "peak_memory_bytes": _plain(self.peak_memory_bytes),
+            "peak_memory_bytes_by_memory": _plain(self.peak_memory_bytes),
             "bytes_by_memory": dict(self.bytes_by_memory),
             "bytes_by_link": dict(self.bytes_by_link),
             "devices": _plain(self.devices),
-            "energy_inter_device_j": self.energy_inter_device_j,
-            "roofline_latency_s": self.roofline_latency_s,
-            "flops": self.flops,
-            "operators": self.operators,
-            "events": self.events,
-            "wall_s": self.wall_s,
             "batch": self.batch,
             "tokens_per_sequence": self.tokens_per_sequence,
             "by_kind": _plain(self.by_kind),
+            "op_stats": [s.to_json() for s in self.op_stats],
+            "timeline_window": self.timeline_window.to_json(),
+            "hardware": self.hardware.to_json(),
             "trace_header": dict(self.header),
         }
 
@@ -200,12 +252,20 @@ def _plain(nested: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]
 
 @dataclass(frozen=True)
 class ScenarioResult:
-    """All runs of one scenario, with the resolved scenario (every default filled in) for the record."""
+    """All runs of one scenario, with the resolved scenario (every default filled in) for the record.
+
+    ``resolved`` is kept to be written back (``scenario.resolved.yaml``) and shown verbatim; reports
+    read the typed fields (each run's :attr:`RunResult.hardware`, :attr:`runtime`), never its keys.
+    """
 
     scenario: str
     runs: tuple[RunResult, ...]
     resolved: Mapping[str, Any] = field(default_factory=dict)
     hetsim_version: str = __version__
+    #: what the scenario teaches (its ``description``)
+    description: str = ""
+    #: the runtime profile every run used (``None``: a bare ideal runtime)
+    runtime: RuntimeFacts | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The ``results.json`` document."""

@@ -1,26 +1,29 @@
 """A self-contained ``report.html``: summary, comparison, per-run breakdowns, model assumptions, resolved scenario.
 
 One file, viewable offline: the CSS is inline and every plot is embedded as a base64 PNG
-(``data:`` URI); nothing is fetched from the network. The model-assumptions section states the
-energy model and lists, per architecture, which components carry energy numbers and the sources
-those numbers come from (the resolved architectures' ``sources``).
+(``data:`` URI); nothing is fetched from the network. The PNGs are the ones the plot files hold
+(rendered once). The model-assumptions section states the energy model and lists, per
+architecture, the energy numbers every component carries and the sources they come from, from
+each run's typed hardware facts. The summary columns are the metrics registry's ``summary`` metrics.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
-from matplotlib.figure import Figure
 
+from simulator.metrics.hardware import HardwareFacts
+from simulator.metrics.registry import fmt_number, fmt_ratio, format_value
 from simulator.metrics.result import LATENCY_CATEGORIES, RunResult, ScenarioResult
 from simulator.report import plots
-from simulator.report.compare import comparison_columns, comparison_table, format_value, ratio_verdict
+from simulator.report.compare import cell_text, comparison_columns, comparison_table, ratio_verdict
+from simulator.report.labels import run_labels, slug
+from simulator.report.tables import summary_metrics
 from simulator.units import format_quantity
 
 _CSS = """
@@ -53,15 +56,13 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def figure_data_uri(fig: Figure, *, dpi: int = 110) -> str:
-    """``data:image/png;base64,...`` of a figure, for embedding without external files."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def png_data_uri(png: bytes) -> str:
+    """``data:image/png;base64,...`` of a rendered PNG, for embedding without external files."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _img(fig: Figure, alt: str) -> str:
-    return f'<img src="{figure_data_uri(fig)}" alt="{_e(alt)}">'
+def _img(png: bytes, alt: str) -> str:
+    return f'<img src="{png_data_uri(png)}" alt="{_e(alt)}">'
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int = 1, raw: bool = False) -> str:
@@ -77,63 +78,40 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, left: int =
 
 
 def _t(value: float | None) -> str:
-    return "—" if value is None else format_quantity(value, "time")
+    return "—" if value is None or not _ok(value) else format_quantity(value, "time")
 
 
 def _j(value: float | None) -> str:
-    if value is None:
+    if value is None or not _ok(value):
         return "—"
     return "0 J" if value == 0 else format_quantity(value, "energy")
 
 
-def _n(value: float | None, unit: str = "") -> str:
-    return "—" if value is None else f"{plots.fmt_number(value)}{(' ' + unit) if unit else ''}"
+def _ok(value: float) -> bool:
+    return value == value and abs(value) != float("inf")
 
 
 def _pct(part: float, whole: float) -> str:
-    return f"{100 * part / whole:.1f}%" if whole > 0 else "—"
+    share = part / whole if whole > 0 and _ok(whole) and _ok(part) else None
+    return "—" if share is None else f"{100 * share:.1f}%"
+
+
+def _rate(flops_per_s: float | None) -> str:
+    return "—" if flops_per_s is None or not _ok(flops_per_s) else format_quantity(flops_per_s, "flop_rate")
+
+
+def summary_headers(result: ScenarioResult) -> list[str]:
+    """Headers of the summary table: identity columns, then the registry's summary metrics with values."""
+    return ["architecture", "workload", "kind", *(m.header for m in summary_metrics(result))]
 
 
 def summary_rows(result: ScenarioResult) -> list[list[str]]:
     """One row per run for the summary table (display strings)."""
-    rows = []
-    for run in result.runs:
-        e = run.energy
-        rows.append(
-            [
-                run.architecture,
-                run.workload,
-                run.kind,
-                _t(run.latency_s),
-                _t(run.ttft_s),
-                _t(run.tpot_s),
-                _n(run.tokens_per_s),
-                _n(run.fps),
-                _j(e.total_j),
-                _pct(e.compute_j, e.total_j),
-                _pct(e.data_movement_j, e.total_j),
-                _pct(e.static_j, e.total_j),
-                f"{run.roofline_latency_s / run.latency_s:.2f}" if run.latency_s > 0 else "—",
-            ]
-        )
-    return rows
-
-
-_SUMMARY_HEADERS = [
-    "architecture",
-    "workload",
-    "kind",
-    "latency",
-    "TTFT",
-    "TPOT",
-    "tokens/s",
-    "FPS",
-    "energy",
-    "compute",
-    "data movement",
-    "static",
-    "roofline / latency",
-]
+    metrics = summary_metrics(result)
+    return [
+        [run.architecture, run.workload, run.kind, *(format_value(m, m.read(run)) for m in metrics)]
+        for run in result.runs
+    ]
 
 
 def _comparison_html(result: ScenarioResult) -> str:
@@ -142,18 +120,49 @@ def _comparison_html(result: ScenarioResult) -> str:
     for row in comparison_table(result):
         cells = [_e(row["label"])]
         for i, (value, ratio) in enumerate(zip(row["values"], row["ratios"], strict=True)):
-            text = _e(format_value(value, row["unit"]))
+            text = _e(cell_text(row, value))
             if i > 0 and ratio is not None:
                 cls = ratio_verdict(ratio, row["better"]) or "muted"
-                text += f' <span class="{cls}">({plots.fmt_ratio(ratio)})</span>'
+                text += f' <span class="{cls}">({_e(fmt_ratio(ratio))})</span>'
             cells.append(text)
         rows.append(cells)
     return _table(["metric", *(c["label"] for c in columns)], rows, raw=True)
 
 
-def _run_section(run: RunResult, label: str, result: ScenarioResult, figures: Mapping[str, Figure]) -> str:
-    parts = [f'<h3 id="{_e(plots.slug(label))}">{_e(run.architecture)} × {_e(run.workload)}</h3>']
-    kinds = plots.component_kinds(run, result.resolved)
+def _unit_rows(run: RunResult) -> list[list[str]]:
+    """Per compute unit: busy time, busy share, and achieved FLOP/s against the unit's peak."""
+    achieved = run.achieved_flops_per_s()
+    dtype_flops: dict[tuple[str, str], float] = {}
+    for s in run.op_stats:
+        dtype_flops[(s.unit, s.dtype)] = dtype_flops.get((s.unit, s.dtype), 0.0) + s.flops
+    rows = []
+    for unit, share in run.utilisation.items():
+        facts = run.hardware.units.get(unit)
+        dtypes = sorted((d for (u, d) in dtype_flops if u == unit), key=lambda d: -dtype_flops[(unit, d)])
+        peak = None
+        if facts is not None and facts.peak_flops_per_s:
+            dtype = dtypes[0] if dtypes and dtypes[0] in facts.peak_flops_per_s else None
+            peak = facts.peak_flops_per_s[dtype] if dtype else max(facts.peak_flops_per_s.values())
+            peak_text = f"{_rate(peak)}" + (f" ({dtype})" if dtype else "")
+        else:
+            peak_text = "—"
+        rate = achieved.get(unit)
+        rows.append(
+            [
+                unit,
+                _t(run.busy_by_unit_s.get(unit, 0.0)),
+                f"{100 * share:.1f}%" if _ok(share) else "—",
+                _rate(rate),
+                peak_text,
+                _pct(rate, peak) if rate is not None and peak else "—",
+            ]
+        )
+    return rows
+
+
+def _run_section(run: RunResult, label: str, figures: Mapping[str, bytes]) -> str:
+    parts = [f'<h3 id="{_e(slug(label))}">{_e(run.architecture)} × {_e(run.workload)}</h3>']
+    kinds = plots.component_kinds(run)
     comp_rows = []
     for name, cats in sorted(run.energy_by_component_j.items(), key=lambda kv: -sum(kv[1].values())):
         total = sum(cats.values())
@@ -173,7 +182,6 @@ def _run_section(run: RunResult, label: str, result: ScenarioResult, figures: Ma
         for cat in [*LATENCY_CATEGORIES, *sorted(set(run.latency_by_category_s) - set(LATENCY_CATEGORIES))]
     ]
     phase_rows = [[p, _t(s), _pct(s, run.latency_s)] for p, s in plots.latency_by_phase_family(run).items()]
-    util_rows = [[u, _t(run.busy_by_unit_s.get(u, 0.0)), f"{100 * f:.1f}%"] for u, f in run.utilisation.items()]
     mem_rows = [
         [
             mem,
@@ -193,91 +201,111 @@ def _run_section(run: RunResult, label: str, result: ScenarioResult, figures: Ma
     parts.append("<h4>Time by phase</h4>")
     parts.append(_table(["phase", "time", "share of latency"], phase_rows))
     parts.append("</div><div>")
-    parts.append("<h4>Compute-unit utilisation</h4>")
-    parts.append(_table(["unit", "busy", "utilisation"], util_rows))
+    parts.append("<h4>Compute units: busy time and achieved FLOP/s</h4>")
+    parts.append(
+        _table(["unit", "busy", "busy share of latency", "achieved FLOP/s (busy)", "peak", "of peak"], _unit_rows(run))
+    )
+    parts.append(
+        '<p class="muted">Busy share is the fraction of the latency a unit was running an operator - time, not '
+        "FLOPs: a memory-bound operator keeps its unit busy while it waits for bytes. Achieved FLOP/s is the "
+        "unit's FLOPs / its busy time, against its peak in the dtype it ran most.</p>"
+    )
     if mem_rows:
         parts.append("<h4>Peak memory</h4>")
         parts.append(_table(["memory", "peak", "by tensor class"], mem_rows))
     parts.append(
-        f'<p class="muted">{run.operators:,} operators, {plots.fmt_number(run.flops)} FLOPs, '
+        f'<p class="muted">{run.operators:,} operators, {fmt_number(run.flops)} FLOPs, '
         f"{run.events:,} events, simulated in {run.wall_s:.2f} s wall.</p>"
     )
     parts.append("</div></div>")
-    stem = plots.slug(label)
+    stem = slug(label)
+    if run.timeline_window.description:
+        parts.append(f'<p class="muted">Timeline kept: {_e(run.timeline_window.description)}.</p>')
     for prefix, what in (("gantt", "timeline window"), ("roofline", "roofline")):
-        fig = figures.get(f"{prefix}-{stem}")
-        if fig is not None:
-            parts.append(_img(fig, f"{what} of {label}"))
+        png = figures.get(f"{prefix}-{stem}")
+        if png is not None:
+            parts.append(_img(png, f"{what} of {label}"))
     return "\n".join(parts)
 
 
-def _energy_numbers(kind: str, spec: Mapping[str, Any]) -> str:
-    bits = []
-    if kind == "unit":
-        table = spec.get("energy_per_flop") or spec.get("energy_per_flop_j") or {}
-        if isinstance(table, Mapping):
-            bits.append("per FLOP: " + ", ".join(f"{k} {v}" for k, v in table.items()))
-    elif kind == "memory":
-        for key in ("read_energy", "write_energy"):
-            if spec.get(key) is not None:
-                bits.append(f"{key.replace('_', ' ')} {spec[key]}")
-    elif kind == "link" and spec.get("energy") is not None:
-        bits.append(f"energy {spec['energy']}")
-    if spec.get("static_power") not in (None, 0, "0 W"):
-        bits.append(f"static {spec['static_power']}")
-    return "; ".join(bits) or "—"
+def _hardware_rows(hw: HardwareFacts) -> list[list[str]]:
+    def per_flop(value: float) -> str:
+        return format_quantity(value, "energy_per_flop")
+
+    def per_byte(value: float) -> str:
+        return format_quantity(value, "energy_per_byte")
+
+    def static(watts: float) -> str:
+        return f"; static {format_quantity(watts, 'power')}" if watts else ""
+
+    rows = []
+    for name, unit in hw.units.items():
+        energy = ", ".join(f"{d} {per_flop(v)}" for d, v in unit.energy_per_flop_j.items())
+        if unit.register_energy_j_per_flop:
+            energy += "; registers " + ", ".join(
+                f"{d} {per_flop(v)}" for d, v in unit.register_energy_j_per_flop.items()
+            )
+        if unit.sram_energy_j_per_byte:
+            energy += f"; own SRAM {per_byte(unit.sram_energy_j_per_byte)}"
+        rows.append([name, f"compute unit ({unit.kind})", f"per FLOP: {energy}{static(unit.static_power_w)}"])
+    for name, mem in hw.memories.items():
+        rows.append(
+            [
+                name,
+                f"memory ({mem.level})",
+                f"read {per_byte(mem.read_energy_j_per_byte)}, write {per_byte(mem.write_energy_j_per_byte)}"
+                + static(mem.static_power_w),
+            ]
+        )
+    for link in hw.links:
+        rows.append([f"{link.between[0]} ↔ {link.between[1]}", "link", f"energy {per_byte(link.energy_j_per_byte)}"])
+    if hw.static_power_w:
+        rows.append(["system", "uncore / board", f"static {format_quantity(hw.static_power_w, 'power')}"])
+    if hw.active_idle_power_w:
+        idle = format_quantity(hw.active_idle_power_w, "power")
+        rows.append(["active_idle", "while no unit is busy", f"power {idle}"])
+    return rows
 
 
 def assumptions_html(result: ScenarioResult) -> str:
     """The model-assumptions section: the energy model and each architecture's energy numbers with sources."""
     parts = ["<ul>" + "".join(f"<li>{item}</li>" for item in _ENERGY_MODEL) + "</ul>"]
-    resolved = result.resolved or {}
-    archs = resolved.get("architectures") or []
-    used = {run.architecture for run in result.runs}
-    for arch in archs:
-        if not isinstance(arch, Mapping) or (used and arch.get("name") not in used):
+    shown: set[str] = set()
+    for run in result.runs:
+        hw = run.hardware
+        if not hw.name or hw.name in shown:
             continue
-        parts.append(f"<h3>{_e(arch.get('name', '?'))}</h3>")
-        if arch.get("description"):
-            parts.append(f"<p>{_e(arch['description'])}</p>")
-        rows = []
-        for name, spec in (arch.get("compute_units") or {}).items():
-            if isinstance(spec, Mapping):
-                rows.append([name, f"compute unit ({spec.get('kind', '?')})", _energy_numbers("unit", spec)])
-        for name, spec in (arch.get("memories") or {}).items():
-            if isinstance(spec, Mapping):
-                rows.append([name, f"memory ({spec.get('level', '?')})", _energy_numbers("memory", spec)])
-        for spec in arch.get("links") or ():
-            if isinstance(spec, Mapping):
-                between = spec.get("between") or ("?", "?")
-                rows.append([f"{between[0]} ↔ {between[1]}", "link", _energy_numbers("link", spec)])
-        if arch.get("static_power") not in (None, 0, "0 W"):
-            rows.append(["system", "uncore / board", f"static {arch['static_power']}"])
-        parts.append(_table(["component", "kind", "energy numbers"], rows, left=3))
-        sources = arch.get("sources") or []
-        if sources:
-            parts.append("<p><b>Sources</b></p><ol>" + "".join(f"<li>{_e(s)}</li>" for s in sources) + "</ol>")
+        shown.add(hw.name)
+        parts.append(f"<h3>{_e(hw.name)}</h3>")
+        if hw.description:
+            parts.append(f"<p>{_e(hw.description)}</p>")
+        parts.append(_table(["component", "kind", "energy numbers"], _hardware_rows(hw), left=3))
+        if hw.sources:
+            parts.append("<p><b>Sources</b></p><ol>" + "".join(f"<li>{_e(s)}</li>" for s in hw.sources) + "</ol>")
         else:
             parts.append('<p class="bad">No sources given for this architecture\'s numbers.</p>')
-    runtime = resolved.get("runtime")
-    if isinstance(runtime, Mapping):
-        parts.append(f"<h3>Runtime: {_e(runtime.get('name', '?'))}</h3>")
-        if runtime.get("description"):
-            parts.append(f"<p>{_e(runtime['description'])}</p>")
-        parts.append(f"<p>per-kernel overhead: {_e(runtime.get('per_kernel_overhead', 0))}</p>")
-        if runtime.get("sources"):
-            parts.append("<ol>" + "".join(f"<li>{_e(s)}</li>" for s in runtime["sources"]) + "</ol>")
-    if not archs:
-        parts.append('<p class="muted">The resolved scenario lists no architectures.</p>')
+    runtime = result.runtime
+    if runtime is not None:
+        parts.append(f"<h3>Runtime: {_e(runtime.name)}</h3>")
+        if runtime.description:
+            parts.append(f"<p>{_e(runtime.description)}</p>")
+        parts.append(
+            f"<p>per-kernel overhead (host): {_e(_t(runtime.per_kernel_overhead_s))}; kernel launch (device): "
+            f"{_e(_t(runtime.kernel_launch_latency_s))}</p>"
+        )
+        if runtime.sources:
+            parts.append("<ol>" + "".join(f"<li>{_e(s)}</li>" for s in runtime.sources) + "</ol>")
+    if not shown:
+        parts.append('<p class="muted">No run carries hardware facts.</p>')
     return "\n".join(parts)
 
 
-def render_html(result: ScenarioResult, *, figures: Mapping[str, Figure] | None = None) -> str:
-    """The report as one HTML string (figures default to :func:`simulator.report.plots.standard_figures`)."""
-    figures = plots.standard_figures(result) if figures is None else figures
+def render_html(result: ScenarioResult, *, figures: Mapping[str, bytes] | None = None) -> str:
+    """The report as one HTML string; ``figures`` are PNG bytes by stem (default: the standard figures, rendered)."""
+    if figures is None:
+        figures = {stem: plots.figure_bytes(fig) for stem, fig in plots.standard_figures(result).items()}
     title = f"hetsim report — {result.scenario}"
-    description = (result.resolved or {}).get("description", "")
-    labels = plots.run_labels(result.runs)
+    labels = run_labels(result.runs)
     out = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -285,8 +313,8 @@ def render_html(result: ScenarioResult, *, figures: Mapping[str, Figure] | None 
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
     ]
-    if description:
-        out.append(f"<p>{_e(description)}</p>")
+    if result.description:
+        out.append(f"<p>{_e(result.description)}</p>")
     out.append(
         f'<p class="muted">hetsim {_e(result.hetsim_version)} · {len(result.runs)} run(s)</p>'
         '<nav><a href="#summary">Summary</a>'
@@ -295,10 +323,10 @@ def render_html(result: ScenarioResult, *, figures: Mapping[str, Figure] | None 
         '<a href="#scenario">Resolved scenario</a></nav>'
     )
     out.append('<h2 id="summary">Summary</h2>')
-    out.append(_table(_SUMMARY_HEADERS, summary_rows(result), left=3))
+    out.append(_table(summary_headers(result), summary_rows(result), left=3))
     out.append(
-        '<p class="muted">Energy shares are of each run\'s total; roofline / latency is how close the run '
-        "comes to its roofline bound (1.00 = at the bound).</p>"
+        '<p class="muted">DM share: data-movement share of each run\'s energy; of roofline: the roofline '
+        "latency bound / latency (100% = the run reaches its bound).</p>"
     )
     for stem, alt in (("energy", "energy breakdown"), ("latency", "latency breakdown")):
         if stem in figures:
@@ -310,8 +338,8 @@ def render_html(result: ScenarioResult, *, figures: Mapping[str, Figure] | None 
         if "comparison" in figures:
             out.append(_img(figures["comparison"], "comparison"))
     out.append('<h2 id="runs">Runs</h2>')
-    for run, label in zip(result.runs, plots.run_labels(result.runs, sep="-"), strict=True):
-        out.append(_run_section(run, label, result, figures))
+    for run, label in zip(result.runs, run_labels(result.runs, sep="-"), strict=True):
+        out.append(_run_section(run, label, figures))
     out.append('<h2 id="assumptions">Model assumptions</h2>')
     out.append(assumptions_html(result))
     out.append('<h2 id="scenario">Resolved scenario</h2>')
@@ -322,14 +350,10 @@ def render_html(result: ScenarioResult, *, figures: Mapping[str, Figure] | None 
     return "\n".join(out)
 
 
-def write_html(result: ScenarioResult, path: str | Path, *, figures: Mapping[str, Figure] | None = None) -> Path:
-    """Write :func:`render_html` to ``path`` (creating the folder); returns the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render_html(result, figures=figures), encoding="utf-8")
-    return out
+def write_html(result: ScenarioResult, path: str | Path, *, figures: Mapping[str, bytes] | None = None) -> Path:
+    """Write :func:`render_html` to ``path`` safely (:mod:`simulator.outputs`); returns the path."""
+    from simulator.outputs import OutputFolder
 
-
-def write_report(result: ScenarioResult, out_dir: str | Path) -> Path:
-    """Write ``<out_dir>/report.html`` (the runner's ``report`` output); returns the path."""
-    return write_html(result, Path(out_dir) / "report.html")
+    target = Path(path)
+    with OutputFolder(target.parent) as folder:
+        return folder.write_text(target.name, render_html(result, figures=figures))

@@ -1,59 +1,31 @@
-"""The terminal summary of a scenario: one rich table row per run.
+"""The terminal summary of a scenario: one rich table row per run, one column per ``summary`` metric.
 
-Columns: latency, TTFT, TPOT, throughput (tokens/s for LLMs, FPS for CNNs), total energy and its
-data-movement / compute / static shares, and the roofline bound (with how far above it the run is).
+The columns are the metrics registry's ``summary`` metrics (latency, TTFT, TPOT, tokens/s, FPS,
+energy, its data-movement share, the fraction of the roofline reached); a column no run has a value
+for (FPS of an LLM scenario) is left out.
 """
 
 from __future__ import annotations
 
 from rich.table import Table
 
-from simulator.metrics.result import RunResult, ScenarioResult
-from simulator.units import format_quantity
+from simulator.metrics.registry import Metric, format_value, tagged
+from simulator.metrics.result import ScenarioResult
 
 
-def _time(value: float | None) -> str:
-    return "-" if value is None else format_quantity(value, "time", digits=4)
-
-
-def _energy(value: float) -> str:
-    return format_quantity(value, "energy", digits=4)
-
-
-def _throughput(run: RunResult) -> str:
-    if run.tokens_per_s is not None:
-        return f"{run.tokens_per_s:,.1f} tok/s"
-    if run.fps is not None:
-        return f"{run.fps:,.1f} FPS"
-    return "-"
-
-
-def _share(part: float, total: float) -> str:
-    return "-" if total <= 0 else f"{100.0 * part / total:.0f}%"
+def summary_metrics(result: ScenarioResult) -> tuple[Metric, ...]:
+    """The ``summary`` metrics at least one run of ``result`` has a value for, in registry order."""
+    return tuple(m for m in tagged("summary") if any(m.read(run) is not None for run in result.runs))
 
 
 def summary_rows(result: ScenarioResult) -> list[dict[str, str]]:
     """The table's cells as strings, one dict per run (also handy for tests and plain output)."""
+    metrics = summary_metrics(result)
     rows = []
     for run in result.runs:
-        total = run.energy.total_j
-        above = run.latency_s / run.roofline_latency_s if run.roofline_latency_s > 0 else float("nan")
-        rows.append(
-            {
-                "architecture": run.architecture,
-                "workload": run.workload,
-                "latency": _time(run.latency_s),
-                "TTFT": _time(run.ttft_s),
-                "TPOT": _time(run.tpot_s),
-                "throughput": _throughput(run),
-                "energy": _energy(total),
-                "move/comp/static": "/".join(
-                    _share(part, total)
-                    for part in (run.energy.data_movement_j, run.energy.compute_j, run.energy.static_j)
-                ),
-                "roofline": f"{_time(run.roofline_latency_s)} ×{above:.2f}",
-            }
-        )
+        row = {"architecture": run.architecture, "workload": run.workload}
+        row.update({m.header: format_value(m, m.read(run)) for m in metrics})
+        rows.append(row)
     return rows
 
 
@@ -68,7 +40,7 @@ def summary_table(result: ScenarioResult) -> Table:
     for row in rows:
         table.add_row(*row.values())
     table.caption = (
-        "move/comp/static: energy shares (data movement / compute / static); "
-        "roofline: the ideal bound and latency ÷ bound"
+        "DM share: data-movement share of the energy; of roofline: the roofline latency bound / latency "
+        "(100% = at the bound)"
     )
     return table

@@ -6,9 +6,11 @@ The document is ``{"traceEvents": [...], "metadata": {...}, "displayTimeUnit": "
 (``"ph": "X"``) with ``ts``/``dur`` in microseconds and the operator's id, kind, phase, step,
 FLOPs and bytes in ``args``.
 
-Size is bounded twice: the engine keeps only the first ``timeline_limit`` operators of a run
-(the window), and ``max_events`` samples evenly across the kept events when that is still too
-many. ``metadata`` states both for every run, so a reader knows what is missing.
+Size is bounded twice: the engine keeps only a window of each run (by default the prefill's first
+operators and one decode step from the middle of the run; see :class:`~simulator.metrics.result.TimelineWindow`),
+and ``max_events`` samples evenly across the kept events when that is still too many.
+``metadata`` states both for every run (``window``: the mode, steps and limit, in words too), so a
+reader knows what is missing.
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ def chrome_trace(
                 "operators_total": run.operators,
                 "operators_kept": len(ops),
                 "flows_kept": len(flows),
+                "window": run.timeline_window.to_json(),
                 "window_start_s": min(starts) if starts else None,
                 "window_end_s": max(ends) if ends else None,
                 "window_complete": len(ops) >= run.operators,
@@ -169,7 +172,8 @@ def chrome_trace(
         "scenario": name,
         "time_unit": "us",
         "max_events": max_events,
-        "window": "each run keeps the operators its timeline_limit allowed (operators_kept of operators_total); "
+        "window": "each run keeps the operators its timeline window selects (runs[i].window: mode, steps, "
+        "limit per step, in words in runs[i].window.description); operators_kept of operators_total are kept and "
         "window_start_s..window_end_s is the simulated time they cover",
         "sampling": "when max_events is set and smaller than the kept events, an even sample over time is "
         "emitted (operators_emitted/flows_emitted)",
@@ -178,13 +182,20 @@ def chrome_trace(
     return {"traceEvents": events, "displayTimeUnit": "ns", "metadata": metadata}
 
 
+def timeline_json(result: ScenarioResult | Sequence[RunResult], *, max_events: int | None = None) -> str:
+    """:func:`chrome_trace` of ``result`` as compact JSON text."""
+    from simulator.report.writers import finite_json
+
+    document = finite_json(chrome_trace(result, max_events=max_events))  # JSON has no inf/NaN: null
+    return json.dumps(document, separators=(",", ":"), allow_nan=False)
+
+
 def write_timeline(
     result: ScenarioResult | Sequence[RunResult], path: str | Path, *, max_events: int | None = None
 ) -> Path:
-    """Write :func:`chrome_trace` of ``result`` as JSON to ``path`` (creating the folder); returns the path."""
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    document = chrome_trace(result, max_events=max_events)
-    with out.open("w", encoding="utf-8") as fh:
-        json.dump(document, fh, separators=(",", ":"), allow_nan=False)
-    return out
+    """Write :func:`timeline_json` to ``path`` safely (:mod:`simulator.outputs`); returns the path."""
+    from simulator.outputs import OutputFolder
+
+    target = Path(path)
+    with OutputFolder(target.parent) as folder:
+        return folder.write_text(target.name, timeline_json(result, max_events=max_events))

@@ -71,15 +71,23 @@ def _column(values: list[Any]) -> tuple[list[Any], str]:
 
 
 def write_parquet(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> Path:
-    """Rows as a Parquet file (one typed column per name in ``columns``)."""
+    """Rows as a Parquet file, one typed column per name in ``columns``.
+
+    Metric columns carry their description and unit from the metrics registry as field metadata
+    (``description``), so the file documents itself for pandas/Polars users.
+    """
     pa = _pyarrow()
     import pyarrow.parquet as pq
 
+    from simulator.metrics.registry import parquet_field_docs
+
+    docs = parquet_field_docs()
     arrays, fields = [], []
     for name in columns:
         cells, kind = _column([row.get(name) for row in rows])
         arrays.append(pa.array(cells, type=getattr(pa, kind)()))
-        fields.append(pa.field(name, getattr(pa, kind)()))
+        meta = {"description": docs[name]} if name in docs else None
+        fields.append(pa.field(name, getattr(pa, kind)(), metadata=meta))
     path.parent.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema(fields)), path)
     return path

@@ -2,7 +2,9 @@
 
 :func:`pareto_front` is a pure function over (x, y) pairs; :func:`pareto_figure` scatters every
 point and draws each group's front (a group is one workload: comparing the latency of different
-workloads says nothing).
+workloads says nothing). Objectives are metrics of the registry, read from the flat sweep rows;
+``per="token"`` (or ``"frame"``) divides whole-run objectives by each row's output tokens (frames),
+so a sweep over batch size compares energy per token, not the bigger batch's bigger total.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from simulator.metrics.registry import Per, metric, row_value, unit_label
 from simulator.report import style
+from simulator.report.labels import text
 from simulator.report.plots import energy_scale, time_scale
 
 
@@ -38,18 +42,31 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[int]:
     return front
 
 
+def _xy(row: Mapping[str, Any], x: str, y: str, per: Per) -> tuple[float, float] | None:
+    vx, vy = row_value(row, x, per), row_value(row, y, per)
+    return None if vx is None or vy is None else (vx, vy)
+
+
 def pareto_rows(
-    rows: Sequence[Mapping[str, Any]], *, x: str = "latency_s", y: str = "energy_total_j", group: str = "workload"
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    x: str = "latency_s",
+    y: str = "energy_total_j",
+    group: str = "workload",
+    per: Per = "run",
 ) -> dict[str, list[Mapping[str, Any]]]:
-    """Front rows per group: rows with numeric ``x`` and ``y``, grouped by ``group``, non-dominated in each."""
-    groups: dict[str, list[Mapping[str, Any]]] = {}
+    """Front rows per group: rows with finite ``x`` and ``y`` (divided ``per`` token or frame), non-dominated."""
+    groups: dict[str, list[tuple[Mapping[str, Any], tuple[float, float]]]] = {}
     for row in rows:
-        if isinstance(row.get(x), int | float) and isinstance(row.get(y), int | float):
-            groups.setdefault(str(row.get(group, "")), []).append(row)
-    return {
-        name: [members[i] for i in pareto_front([(float(r[x]), float(r[y])) for r in members])]
-        for name, members in groups.items()
-    }
+        xy = _xy(row, x, y, per)
+        if xy is not None:
+            groups.setdefault(str(row.get(group, "")), []).append((row, xy))
+    return {name: [members[i][0] for i in pareto_front([xy for _, xy in members])] for name, members in groups.items()}
+
+
+def _axis_label(name: str, per: Per) -> str:
+    m = metric(name)
+    return m.header + (f" per {per}" if per != "run" and m.extensive else "")
 
 
 def pareto_figure(
@@ -59,35 +76,39 @@ def pareto_figure(
     y: str = "energy_total_j",
     group: str = "workload",
     title: str = "Sweep: latency vs energy",
+    per: Per = "run",
 ) -> Figure:
-    """Scatter of every sweep row (latency vs energy), a colour per group, each group's Pareto front as steps."""
+    """Scatter of every sweep row (``x`` vs ``y``), a colour per group, each group's Pareto front as steps."""
     fig = Figure(figsize=(9, 5.5), dpi=110, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.set_title(title)
-    usable = [r for r in rows if isinstance(r.get(x), int | float) and isinstance(r.get(y), int | float)]
+    ax.set_title(text(title + (f" (per {per})" if per != "run" else "")))
+    usable = [(r, xy) for r in rows if (xy := _xy(r, x, y, per)) is not None]
     if not usable:
         ax.text(0.5, 0.5, "no finished points", ha="center", va="center", transform=ax.transAxes)
         return fig
-    tf, tu = time_scale(max(float(r[x]) for r in usable))
-    ef, eu = energy_scale(max(float(r[y]) for r in usable))
-    fronts = pareto_rows(usable, x=x, y=y, group=group)
+    scale_x = time_scale if metric(x).dimension == "time" else energy_scale
+    scale_y = energy_scale if metric(y).dimension == "energy" else time_scale
+    tf, tu = scale_x(max(xy[0] for _, xy in usable))
+    ef, eu = scale_y(max(xy[1] for _, xy in usable))
+    fronts = pareto_rows([r for r, _ in usable], x=x, y=y, group=group, per=per)
+    value = {id(r): xy for r, xy in usable}
     for i, (name, front) in enumerate(sorted(fronts.items())):
         color = style.run_color(i)
-        members = [r for r in usable if str(r.get(group, "")) == name]
+        members = [xy for r, xy in usable if str(r.get(group, "")) == name]
         ax.scatter(
-            [float(r[x]) / tf for r in members],
-            [float(r[y]) / ef for r in members],
+            [px / tf for px, _ in members],
+            [py / ef for _, py in members],
             color=color,
             alpha=0.35,
             s=28,
             edgecolor="none",
-            label=f"{name}: {len(members)} points",
+            label=text(f"{name}: {len(members)} points"),
         )
-        fx = [float(r[x]) / tf for r in front]
-        fy = [float(r[y]) / ef for r in front]
+        fx = [value[id(r)][0] / tf for r in front]
+        fy = [value[id(r)][1] / ef for r in front]
         ax.step(fx, fy, where="post", color=color, linewidth=1.5)
         ax.scatter(
             fx,
@@ -97,24 +118,24 @@ def pareto_figure(
             edgecolor="black",
             linewidth=0.6,
             zorder=3,
-            label=f"{name}: Pareto front ({len(front)})",
+            label=text(f"{name}: Pareto front ({len(front)})"),
         )
         same: dict[tuple[float, float], list[str]] = {}
         for r, px, py in zip(front, fx, fy, strict=True):
             same.setdefault((px, py), []).append(str(r.get("label", "")))
         if len(same) <= 12:
             for (px, py), labels in same.items():
-                text = labels[0] + (f" (+{len(labels) - 1} identical)" if len(labels) > 1 else "")
-                if text:
-                    ax.annotate(text, (px, py), xytext=(5, 4), textcoords="offset points", fontsize=7)
-    xs = [float(r[x]) for r in usable if float(r[x]) > 0]
-    ys = [float(r[y]) for r in usable if float(r[y]) > 0]
+                note = labels[0] + (f" (+{len(labels) - 1} identical)" if len(labels) > 1 else "")
+                if note:
+                    ax.annotate(text(note), (px, py), xytext=(5, 4), textcoords="offset points", fontsize=7)
+    xs = [xy[0] for _, xy in usable if xy[0] > 0]
+    ys = [xy[1] for _, xy in usable if xy[1] > 0]
     if xs and len(xs) == len(usable) and max(xs) / min(xs) > 50:
         ax.set_xscale("log")
     if ys and len(ys) == len(usable) and max(ys) / min(ys) > 50:
         ax.set_yscale("log")
-    ax.set_xlabel(f"latency ({tu})")
-    ax.set_ylabel(f"energy ({eu})")
+    ax.set_xlabel(f"{_axis_label(x, per)} ({tu}{unit_label(metric(x), per)[len(metric(x).unit) :]})")
+    ax.set_ylabel(f"{_axis_label(y, per)} ({eu}{unit_label(metric(y), per)[len(metric(y).unit) :]})")
     ax.grid(True, linewidth=0.4, alpha=0.5)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

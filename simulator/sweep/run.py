@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
 from simulator.errors import Problem, UserError
+from simulator.metrics import registry
 from simulator.metrics.result import RunResult
 from simulator.sweep.executors import Executor, SerialExecutor
 from simulator.sweep.expand import SweepPoint
@@ -30,22 +31,8 @@ from simulator.sweep.store import ResultsStore
 #: A point function: a task (the point, or what ``task`` made of it) → a JSON-able result mapping (stored as is).
 PointFn = Callable[[Any], Mapping[str, Any]]
 
-#: Metrics stored per run of a point, in column order.
-RUN_METRICS = (
-    "latency_s",
-    "ttft_s",
-    "tpot_s",
-    "tokens_per_s",
-    "fps",
-    "energy_total_j",
-    "energy_compute_j",
-    "energy_data_movement_j",
-    "energy_static_j",
-    "roofline_latency_s",
-    "flops",
-    "operators",
-    "wall_s",
-)
+#: Metrics stored per run of a point, in column order: every metric of the registry.
+RUN_METRICS = registry.sweep_columns()
 
 
 @dataclass(frozen=True)
@@ -180,7 +167,7 @@ def row_columns(paths: Sequence[str]) -> list[str]:
 def write_sweep_outputs(
     rows: Sequence[Mapping[str, Any]], paths: Sequence[str], out_dir: Path, exports: Sequence[Path] = ()
 ) -> list[Path]:
-    """Write ``sweep.csv``, ``pareto.json``, ``pareto.png``/``.svg`` and each export (``.csv``, ``.parquet``)."""
+    """Write ``sweep.csv``, ``pareto.json``, ``pareto.png`` and each export (``.csv``, ``.parquet``)."""
     from simulator.report.plots import save_figure
     from simulator.sweep.export import export_rows, write_csv
 

@@ -12,17 +12,11 @@ import yaml
 
 from simulator.cli import COMMANDS, main
 from simulator.config.loader import REPO_ROOT
+from simulator.metrics.registry import flat_columns
 
-RUN_KEYS = {
-    "architecture", "workload", "kind", "latency_s", "ttft_s", "tpot_s", "tokens_per_s", "fps", "energy_j",
-    "energy_by_component_j", "latency_by_category_s", "peak_memory_bytes", "roofline_latency_s", "operators",
-    "events", "wall_s",
-}  # fmt: skip
-CSV_KEYS = [
-    "architecture", "workload", "kind", "latency_s", "ttft_s", "tpot_s", "tokens_per_s", "fps", "energy_total_j",
-    "energy_compute_j", "energy_data_movement_j", "energy_static_j", "roofline_latency_s", "operators", "events",
-    "wall_s",
-]  # fmt: skip
+#: every run in results.json: identity and every registry metric, then the breakdowns
+RUN_KEYS = {*flat_columns(), "energy_j", "energy_by_component_j", "latency_by_category_s", "hardware"}
+CSV_KEYS = list(flat_columns())
 
 
 def write(path: Path, data: Any) -> Path:

@@ -41,6 +41,15 @@ def test_yaml_reference_is_generated_output() -> None:
     assert committed == docsgen.generate(), "docs/yaml-reference.md is stale: run `make docs`"
 
 
+def test_metrics_page_is_generated_output() -> None:
+    from simulator.metrics.registry import METRICS, metrics_page
+
+    committed = docsgen.METRICS_PAGE.read_text(encoding="utf-8")
+    assert committed == metrics_page(), "docs/metrics.md is stale: run `make docs`"
+    for m in METRICS:  # every metric is documented
+        assert f"| `{m.name}` |" in committed
+
+
 def test_yaml_reference_covers_every_field() -> None:
     text = docsgen.generate()
     from simulator.config.architecture import (

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from simulator.metrics.result import EnergySplit, FlowRecord, OpRecord, RunResult, ScenarioResult
+from simulator.metrics.hardware import HardwareFacts, LinkFacts, MemoryFacts, RuntimeFacts, UnitFacts
+from simulator.metrics.result import EnergySplit, FlowRecord, OpRecord, OpStats, RunResult, ScenarioResult
 
 RESOLVED: dict[str, Any] = {
     "name": "synthetic",
@@ -56,6 +57,32 @@ RESOLVED: dict[str, Any] = {
 }
 
 
+PJ_PER_BIT = 8e-12  # J/B per pJ/bit
+
+HARDWARE: dict[str, HardwareFacts] = {
+    "chip-a": HardwareFacts(
+        name="chip-a",
+        sources=("Vendor datasheet, 2024", "Horowitz, ISSCC 2014 (energy per op)"),
+        units={
+            "tensor": UnitFacts("tensor", "matrix", {"fp16": 312e12}, {"fp16": 0.5e-12}),
+            "vector": UnitFacts("vector", "vector", {"fp16": 20e12}, {"fp16": 1e-12}),
+        },
+        memories={
+            "hbm": MemoryFacts("hbm", "hbm", 80 * 2**30, 2e12, 1.8e12, 3.9 * PJ_PER_BIT, 3.9 * PJ_PER_BIT),
+            "l2": MemoryFacts("l2", "sram", 40 * 2**20, 7e12, 7e12, 0.5 * PJ_PER_BIT, 0.5 * PJ_PER_BIT),
+        },
+        links=(LinkFacts("hbm-l2", ("hbm", "l2"), ("hbm->l2", "l2->hbm"), 2e12, 1 * PJ_PER_BIT),),
+        placement={"weight": "hbm", "activation": "l2", "kv_cache": "hbm"},
+    ),
+    "chip-b": HardwareFacts(
+        name="chip-b",
+        units={"tensor": UnitFacts("tensor", "matrix", {"fp16": 624e12}, {"fp16": 4e-13})},
+        memories={"hbm": MemoryFacts("hbm", "hbm", 80 * 2**30, 4e12, 4e12, 4e-13, 4e-13)},
+        placement={"weight": "hbm"},
+    ),
+}
+
+
 def make_run(
     architecture: str = "chip-a",
     workload: str = "decode",
@@ -97,7 +124,7 @@ def make_run(
                 nbytes,
             )
         )
-        flows.append(FlowRecord(i, "hbm<->l2", t, t + 0.7 * step_s, nbytes))
+        flows.append(FlowRecord(i, "hbm->l2", t, t + 0.7 * step_s, nbytes))
         t += step_s
     return RunResult(
         architecture=architecture,
@@ -114,7 +141,7 @@ def make_run(
             "vector": {"compute": 0.2 * compute_j, "data_movement": 0.0, "static": 0.1 * static_j},
             "hbm": {"compute": 0.0, "data_movement": 0.6 * dm_j, "static": 0.2 * static_j},
             "l2": {"compute": 0.0, "data_movement": 0.3 * dm_j, "static": 0.1 * static_j},
-            "hbm<->l2": {"compute": 0.0, "data_movement": 0.1 * dm_j, "static": 0.0},
+            "hbm-l2": {"compute": 0.0, "data_movement": 0.1 * dm_j, "static": 0.0},
             "system": {"compute": 0.0, "data_movement": 0.0, "static": 0.3 * static_j},
         },
         energy_by_phase_j={
@@ -142,7 +169,21 @@ def make_run(
         header={"dtype": "fp16", "model": "tiny"},
         timeline=tuple(ops),
         flow_timeline=tuple(flows),
+        op_stats=tuple(_op_stats(ops)),
+        hardware=HARDWARE.get(architecture, HardwareFacts()),
     )
+
+
+def _op_stats(ops: list[OpRecord]) -> list[OpStats]:
+    totals: dict[tuple[str, str, str], list[float]] = {}
+    for op in ops:
+        key = ("prefill" if op.phase == "prefill" else "decode", op.kind, op.unit)
+        t = totals.setdefault(key, [0, 0.0, 0.0, 0.0])
+        t[0] += 1
+        t[1] += op.flops
+        t[2] += op.bytes
+        t[3] += op.end_s - op.start_s
+    return [OpStats(p, k, u, "fp16", int(c), f, b, s) for (p, k, u), (c, f, b, s) in totals.items()]
 
 
 @pytest.fixture
@@ -159,7 +200,13 @@ def scenario() -> ScenarioResult:
             "chip-a", "skynet", latency_s=4e-3, energy=(0.05, 0.1, 0.2), tokens_per_s=None, fps=250.0, kind="skynet"
         ),
     )
-    return ScenarioResult(scenario="synthetic", runs=runs, resolved=RESOLVED)
+    return ScenarioResult(
+        scenario="synthetic",
+        runs=runs,
+        resolved=RESOLVED,
+        description="a synthetic scenario",
+        runtime=RuntimeFacts("graphs", "CUDA graphs", ("gpt-fast",), 2e-6, 1e-6),
+    )
 
 
 @pytest.fixture

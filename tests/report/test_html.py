@@ -3,6 +3,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from simulator.metrics.result import ScenarioResult
 from simulator.report.html import render_html, write_html
 
@@ -28,9 +30,10 @@ def test_report_has_tables_images_and_sections(scenario: ScenarioResult) -> None
     for heading in ("Summary", "Comparison", "Runs", "Model assumptions", "Resolved scenario"):
         assert f">{heading}</h2>" in text
     assert "chip-a" in text and "skynet" in text
-    # model assumptions: sources and energy numbers of the resolved architecture
+    # model assumptions: sources and energy numbers from the runs' typed hardware facts
     assert "Horowitz, ISSCC 2014" in text
-    assert "read energy 3.9 pJ/bit" in text
+    assert "read 31.2 pJ/B, write 31.2 pJ/B" in text  # 3.9 pJ/bit
+    assert "Runtime: graphs" in text and "gpt-fast" in text
     assert "No sources given" in text  # chip-b has none
     # resolved scenario as YAML
     assert "architectures:" in text and "name: synthetic" in text
@@ -48,3 +51,37 @@ def test_html_escapes_names(make_run_fn) -> None:
     assert "a&lt;b&gt;" in text and "w&amp;x" in text
     assert "a<b>" not in text
     assert "hetsim report — &lt;x&gt;" in text
+
+
+def test_report_reads_no_yaml_keys(scenario: ScenarioResult) -> None:
+    """Hardware in the report comes from the runs' facts: an empty resolved mapping changes only the YAML dump."""
+    import dataclasses
+
+    bare = dataclasses.replace(scenario, resolved={})
+    with_yaml = render_html(scenario)
+    without = render_html(bare)
+    assert with_yaml.split('<h2 id="scenario">')[0] == without.split('<h2 id="scenario">')[0]
+
+
+def test_utilisation_is_called_busy_time_beside_achieved_flops(single: ScenarioResult) -> None:
+    text = render_html(single)
+    assert "busy share of latency" in text and "achieved FLOP/s (busy)" in text
+    assert "time, not FLOPs" in text
+    run = single.runs[0]
+    achieved = run.achieved_flops_per_s()["tensor"]
+    assert achieved == pytest.approx(run.flops_by_unit["tensor"] / run.busy_by_unit_s["tensor"])
+    assert "312 TFLOP/s (fp16)" in text  # the tensor unit's peak, in the dtype it ran
+
+
+def test_one_roofline_ratio_format(scenario: ScenarioResult) -> None:
+    """The roofline ratio is shown one way: a percentage of the bound reached, everywhere."""
+    text = render_html(scenario)
+    assert "of roofline" in text and "60.0%" in text
+    assert "roofline / latency" not in text and "×0.6" not in text
+
+
+def test_overflowing_latency_renders_without_inf_or_nan(make_run_fn) -> None:
+    result = ScenarioResult("huge", (make_run_fn(), make_run_fn("chip-b", latency_s=1e308)))
+    text = render_html(result).split('<h2 id="scenario">')[0]
+    body = re.sub(r'src="data:[^"]*"', "", text).lower()
+    assert "inf" not in re.sub(r"info", "", body) and "nan" not in body

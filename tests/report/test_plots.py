@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
+from simulator.metrics.hardware import HardwareFacts
 from simulator.metrics.result import ScenarioResult
 from simulator.report import plots
 
@@ -30,17 +31,33 @@ def test_energy_breakdown_stacks_one_bar_per_run(scenario: ScenarioResult) -> No
 
 def test_energy_segments_sum_to_component_total(scenario: ScenarioResult) -> None:
     run = scenario.runs[0]
-    segments = plots.energy_segments(run, scenario.resolved)
+    segments = plots.energy_segments(run)
     assert sum(s[2] for s in segments) == pytest.approx(run.energy.total_j)
-    kinds = plots.component_kinds(run, scenario.resolved)
-    assert kinds == {
+    assert plots.component_kinds(run) == {
         "tensor": "unit",
         "vector": "unit",
         "hbm": "hbm",
         "l2": "sram",
-        "hbm<->l2": "link",
+        "hbm-l2": "link",
         "system": "system",
     }
+
+
+def test_two_memories_of_one_level_get_two_colours(make_run_fn) -> None:
+    import dataclasses
+
+    from simulator.metrics.hardware import MemoryFacts
+
+    run = make_run_fn()
+    hw = run.hardware
+    spad = MemoryFacts("spad", "sram", 2**20, 1e12, 1e12, 1e-12, 1e-12)
+    hw = dataclasses.replace(hw, memories={**hw.memories, "spad": spad})
+    energy = {**run.energy_by_component_j, "spad": {"compute": 0.0, "data_movement": 0.05, "static": 0.0}}
+    run = dataclasses.replace(run, hardware=hw, energy_by_component_j=energy)
+    legend = plots.energy_breakdown([run]).axes[0].get_legend()
+    colours = {t.get_text(): h.get_facecolor() for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)}
+    assert colours["DM · l2 (sram)"] != colours["DM · spad (sram)"]
+    assert len(set(colours.values())) == len(colours)  # every legend entry is one colour
 
 
 def test_latency_breakdown_has_category_and_phase_panels(scenario: ScenarioResult) -> None:
@@ -65,8 +82,8 @@ def test_gantt_has_one_row_per_unit_and_link(single: ScenarioResult) -> None:
     run = single.runs[0]
     fig = plots.gantt(run)
     ax = fig.axes[0]
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["tensor", "vector", "link hbm<->l2"]
-    assert ax.get_xlabel().startswith("time (")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["tensor", "vector", "link hbm->l2"]
+    assert ax.get_xlabel().startswith("time")
     assert "Timeline" in ax.get_title()
 
 
@@ -74,6 +91,20 @@ def test_gantt_window_limits_ops(single: ScenarioResult) -> None:
     run = single.runs[0]
     fig = plots.gantt(run, window=(0.0, run.latency_s / 4))
     assert "(11 ops" in fig.axes[0].get_title() or "(10 ops" in fig.axes[0].get_title()
+
+
+def test_gantt_shows_a_step_from_the_middle_not_the_prefill(make_run_fn) -> None:
+    run = make_run_fn(n_ops=40)  # steps 0..4 of 8 operators each; step 0 is the prefill
+    start, end, what = plots.gantt_window(run)
+    assert what.startswith("step 2")  # the middle of the later steps 1..4
+    in_step = [op for op in run.timeline if op.step == 2]
+    assert (start, end) == (in_step[0].start_s, max(op.end_s for op in in_step))
+    title = plots.gantt(run).axes[0].get_title()
+    assert "step 2 (decode[2])" in title
+    assert int(title.split(" ops")[0].rsplit("(", 1)[1]) >= 8  # the step's 8 operators (and neighbours touching it)
+    assert "step 3" in plots.gantt(run, step=3).axes[0].get_title()
+    with pytest.raises(ValueError, match="not in the kept timeline"):
+        plots.gantt(run, step=99)
 
 
 def test_gantt_without_timeline_says_so(make_run_fn) -> None:
@@ -96,9 +127,20 @@ def test_roofline_places_kinds_and_ridge(single: ScenarioResult) -> None:
         plots.roofline(run, peak_flops_per_s=0, bandwidth_bytes_per_s=1e12)
 
 
-def test_roofline_prefers_whole_run_kind_totals_over_the_timeline_window(single: ScenarioResult) -> None:
+def test_roofline_has_one_point_per_kind_and_phase(single: ScenarioResult) -> None:
+    run = single.runs[0]
+    points = {(p["kind"], p["phase"]): p for p in plots.roofline_points(run)}
+    assert ("matmul", "prefill") in points and ("matmul", "decode") in points
+    fig = plots.roofline(run, peak_flops_per_s=100e12, bandwidth_bytes_per_s=1e12)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("matmul · prefill") for t in legend)
+    assert "marker: decode" in legend
+
+
+def test_roofline_falls_back_to_whole_run_kind_totals(single: ScenarioResult) -> None:
     run = dataclasses.replace(
         single.runs[0],
+        op_stats=(),
         by_kind={"matmul": {"count": 10, "flops": 8e9, "bytes": 4e9, "busy_s": 2e-3}},
     )
     points = plots.roofline_points(run)
@@ -107,43 +149,73 @@ def test_roofline_prefers_whole_run_kind_totals_over_the_timeline_window(single:
     assert points[0]["attained_flops_per_s"] == pytest.approx(4e12)
 
 
-def test_architecture_roofs_from_resolved(scenario: ScenarioResult) -> None:
-    peak, bw = plots.architecture_roofs(scenario.resolved, scenario.runs[0])
+def test_roofs_come_from_typed_hardware_facts(scenario: ScenarioResult) -> None:
+    peak, bw, memory = plots.run_roofs(scenario.runs[0])
     assert peak == pytest.approx(312e12)
-    assert bw == pytest.approx(2e12 * 0.9)
-    assert plots.architecture_roofs({}, scenario.runs[0]) is None
-    assert plots.roof_memory(scenario.resolved, scenario.runs[0]) == "hbm"
+    assert bw == pytest.approx(1.8e12)  # sustained: 2 TB/s × 0.9
+    assert memory == "hbm"
+    bare = dataclasses.replace(scenario.runs[0], hardware=HardwareFacts())
+    assert plots.run_roofs(bare) is None
 
 
 def test_comparison_has_ratio_annotations(scenario: ScenarioResult) -> None:
     fig = plots.comparison(scenario)
-    titles = [ax.get_title() for ax in fig.axes]
+    titles = [ax.get_title(loc="left") for ax in fig.axes]
     assert len(fig.axes) == 4  # latency, energy, tokens/s, FPS
     assert any("latency" in t for t in titles)
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert any("0.50×" in t for t in texts)  # chip-b is twice as fast
     assert any("2.00×" in t for t in texts)
-    assert fig.axes[0].get_ylabel() == "latency (ms)"
+    assert fig.axes[0].get_xlabel() == "latency (ms)"
 
 
-def test_save_figure_writes_png_and_svg(tmp_path: Path, single: ScenarioResult) -> None:
-    paths = plots.save_figure(plots.energy_breakdown(single), tmp_path / "sub" / "energy")
-    assert [p.name for p in paths] == ["energy.png", "energy.svg"]
+def test_comparison_colours_only_the_energy_panel_and_its_legend_is_its_own(scenario: ScenarioResult) -> None:
+    fig = plots.comparison(scenario)
+    latency_ax, energy_ax = fig.axes[:2]
+    assert latency_ax.get_legend() is None and fig.legends == []
+    assert len({p.get_facecolor() for p in latency_ax.patches}) == 1  # one neutral colour, rows named by run
+    assert [t.get_text() for t in energy_ax.get_legend().get_texts()] == ["compute", "data movement", "static"]
+
+
+def test_comparison_of_twelve_runs_is_not_wide(make_run_fn) -> None:
+    runs = [make_run_fn(f"arch-{i}", "decode", n_ops=4) for i in range(12)]
+    fig = plots.comparison(runs)
+    width_px = fig.get_figwidth() * fig.dpi
+    assert width_px <= 1200  # was 4180 px
+    png = plots.figure_bytes(fig)
+    import struct
+
+    assert struct.unpack(">I", png[16:20])[0] <= 1200
+
+
+def test_dollar_in_a_run_name_is_text_not_mathtext(make_run_fn) -> None:
+    runs = [make_run_fn("chip-$a", "cost $5 $x^{"), make_run_fn("chip-b", r"$\frac{1")]
+    result = ScenarioResult("money $", tuple(runs))
+    for fig in plots.standard_figures(result).values():
+        assert plots.figure_bytes(fig)[:4] == b"\x89PNG"  # renders: no mathtext parse error
+
+
+def test_overflowing_latency_is_not_drawn(make_run_fn) -> None:
+    runs = [make_run_fn(), make_run_fn("chip-b", "decode", latency_s=1e308)]
+    for fig in (plots.comparison(runs), plots.latency_breakdown(runs)):
+        texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+        assert any("n/a" in t for t in texts)
+        assert not any("inf" in t or "nan" in t for t in texts)
+        plots.figure_bytes(fig)
+
+
+def test_save_figure_writes_png_by_default_svg_on_request(tmp_path: Path, single: ScenarioResult) -> None:
+    fig = plots.energy_breakdown(single)
+    paths = plots.save_figure(fig, tmp_path / "sub" / "energy")
+    assert [p.name for p in paths] == ["energy.png"]
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    paths = plots.save_figure(fig, tmp_path / "sub" / "energy", formats=("png", "svg"))
     assert "<svg" in paths[1].read_text()
 
 
-def test_write_plots_standard_set(tmp_path: Path, scenario: ScenarioResult) -> None:
-    paths = plots.write_plots(scenario, tmp_path)
-    names = {p.name for p in paths}
-    assert {
-        "energy.png",
-        "latency.svg",
-        "comparison.png",
-        "gantt-chip-a-decode.png",
-        "roofline-chip-b-decode.svg",
-    } <= names
-    assert all(p.exists() for p in paths)
+def test_standard_set(scenario: ScenarioResult) -> None:
+    names = set(plots.standard_figures(scenario))
+    assert {"energy", "latency", "comparison", "gantt-chip-a-decode", "roofline-chip-b-decode"} <= names
 
 
 def test_plots_are_pure_figures(scenario: ScenarioResult) -> None:
@@ -171,14 +243,45 @@ def test_energy_legend_in_stack_order(make_run_fn) -> None:
     extra = {**first.energy_by_component_j, "dram": {"compute": 0.0, "data_movement": 1e-3, "static": 0.0}}
     runs = [first, dataclasses.replace(make_run_fn("chip-b", "decode"), energy_by_component_j=extra)]
     legend = [t.get_text() for t in plots.energy_breakdown(runs).axes[0].get_legend().get_texts()]
-    assert "DM · dram (memory)" in legend
+    assert "DM · dram (component)" in legend  # chip-b's facts do not know it
     assert legend[0] == "compute" and legend[-1] == "static"
     assert all(label.startswith("DM") for label in legend[1:-1])
 
 
-def test_link_components_are_named_as_the_engine_names_them(make_run_fn) -> None:
-    resolved = {"architectures": [{"name": "x", "links": [{"between": ["pl", "lpddr4"]}]}]}
-    run = dataclasses.replace(
-        make_run_fn(), architecture="x", energy_by_component_j={"pl-lpddr4": {"data_movement": 1.0}}
+def test_link_components_are_named_as_the_engine_names_them() -> None:
+    from simulator.config.architecture import ArchitectureSpec
+    from simulator.hardware.system import System
+    from simulator.metrics.hardware import hardware_facts
+
+    arch = ArchitectureSpec.model_validate(
+        {
+            "name": "x",
+            "compute_units": {
+                "pl": {"kind": "fabric", "peak": {"int8": "1 TOPS"}, "energy_per_flop": {"int8": "1 pJ/FLOP"}}
+            },
+            "memories": {
+                "lpddr4": {
+                    "level": "dram",
+                    "capacity": "2 GiB",
+                    "bandwidth": "19.2 GB/s",
+                    "read_energy": "20 pJ/B",
+                    "write_energy": "20 pJ/B",
+                }
+            },
+            "links": [{"between": ["pl", "lpddr4"], "bandwidth": "19.2 GB/s"}],
+            "placement": {"weight": "lpddr4", "activation": "lpddr4", "kv_cache": "lpddr4"},
+        }
     )
-    assert plots.component_kinds(run, resolved) == {"pl-lpddr4": "link"}
+    facts = hardware_facts(System(arch))
+    assert facts.component_kind("pl-lpddr4") == "link"  # the ledger's name
+    assert facts.component_kind("lpddr4->pl") == "link"  # a timeline track's name
+    assert facts.component_kind("lpddr4") == "dram" and facts.component_kind("pl") == "unit"
+    assert facts.component_kind("pl.sram") == "sram" and facts.component_kind("pl.registers") == "register"
+    assert facts.component_kind("active_idle") == "system" and facts.component_kind("system") == "system"
+    assert facts.data_movement_levels() == {
+        "lpddr4": "dram",
+        "pl-lpddr4": "link",
+        "pl.registers": "register",
+        "pl.sram": "sram",
+    }
+    assert facts.component_kind("nothing") == ""

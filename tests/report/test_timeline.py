@@ -29,7 +29,7 @@ def test_write_timeline_is_valid_chrome_trace(tmp_path: Path, scenario: Scenario
 def test_one_track_per_unit_and_link(single: ScenarioResult) -> None:
     doc = chrome_trace(single)
     names = {e["tid"]: e["args"]["name"] for e in doc["traceEvents"] if e["name"] == "thread_name"}
-    assert names == {1: "tensor", 2: "vector", 3: "link hbm<->l2"}
+    assert names == {1: "tensor", 2: "vector", 3: "link hbm->l2"}
     per_tid = Counter(e["tid"] for e in _x(doc))
     assert per_tid == {1: 20, 2: 20, 3: 40}
     op = next(e for e in _x(doc) if e["cat"] == "matmul")

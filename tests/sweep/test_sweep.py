@@ -288,7 +288,7 @@ def test_sweep_outputs(tmp_path: Path) -> None:
     rows = sweep_rows([(p, records[p.id]["result"]) for p in points], list(SWEEP))
     assert len(rows) == 6 and rows[0]["architectures.0.memories.hbm.bandwidth"] == "1 TB/s"
     written = write_sweep_outputs(rows, list(SWEEP), tmp_path / "out")
-    assert {p.name for p in written} == {"sweep.csv", "pareto.json", "pareto.png", "pareto.svg"}
+    assert {p.name for p in written} == {"sweep.csv", "pareto.json", "pareto.png"}
     header = (tmp_path / "out" / "sweep.csv").read_text().splitlines()[0].split(",")
     assert header[:4] == ["point_id", "index", "architectures.0.memories.hbm.bandwidth", "workloads.0.batch"]
 
