@@ -350,7 +350,7 @@ def decode_plan(cfg: TransformerConfig, batch: int, step: int, kv_len: int, inpu
     )
 
 
-def _collect(gen: Generator[Operator, None, PassResult]) -> tuple[list[Operator], PassResult]:
+def collect_pass(gen: Generator[Operator, None, PassResult]) -> tuple[list[Operator], PassResult]:
     """The operators a pass yields, and what it returns."""
     ops: list[Operator] = []
     while True:
@@ -369,7 +369,7 @@ def build_baseline(spec: BaselineSpec) -> Trace:
         em.next_id = first_id
         kv_len = spec.prompt_tokens + step - 1
         plan = decode_plan(cfg, spec.batch, step, kv_len, tok, kv_update=spec.kv_update)
-        ops, res = _collect(transformer_pass(em, cfg, plan))
+        ops, res = collect_pass(transformer_pass(em, cfg, plan))
         emit_sample(em, cfg, "decode", step, spec.batch, res.logits, 1.0)
         return ops + em.drain()
 

@@ -58,3 +58,22 @@ def test_a_step_can_be_built_alone(tiny_model: dict[str, Any]) -> None:
     run = next(item for item in trace.plan() if isinstance(item, StepRun))
     flat = [op for op in trace if op.step == 6]
     assert list(run.build(6)) == flat  # built straight away, without the steps before it
+
+
+@pytest.mark.parametrize("fields", [{"per_kv_head": True}, {"per_kv_head": False}, {"capacity": 200}])
+def test_snapkv_decode_steps_after_the_first_are_one_step_run(
+    tiny_model: dict[str, Any], fields: dict[str, Any]
+) -> None:
+    from workloads.snapkv import SnapKVSpec, build_snapkv
+
+    spec = SnapKVSpec(
+        model=tiny_model, **{"prompt_tokens": 80, "generate_tokens": 7, "capacity": 40, "window": 8, **fields}
+    )
+    trace = build_snapkv(spec)
+    flat = list(trace)
+    assert [op.id for op in flat] == list(range(len(flat)))
+    assert trace.plan is not None
+    run = next(item for item in trace.plan() if isinstance(item, StepRun))
+    assert (run.first, run.last) == (2, 6)  # step 1 also depends on the selection's gathers
+    for step in range(2, 7):
+        assert list(run.build(step)) == [op for op in flat if op.step == step and op.phase == "decode"]
