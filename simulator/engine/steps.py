@@ -162,11 +162,12 @@ class StepFastPath:
         """Whether to try (``first``: the run's first step): checks that need no simulation.
 
         Issuing must cost no host time (the host's own timeline would be part of the schedule; sync
-        points are allowed: with free issue they only hold later operators until an operator has
-        finished, which the checks of the warm-up steps see), the run must be long enough, the
-        timeline window must end in the steps simulated in full, and every unit must be pinned.
+        points and ``host_device: serialise`` are allowed: with free issue they only hold later
+        operators until an operator has finished, which the checks of the warm-up steps see), the run
+        must be long enough, the timeline window must end in the steps simulated in full, and every unit
+        must be pinned.
         """
-        if self.host.profile.per_kernel_s != 0.0:
+        if not self.host.profile.free:
             return False
         if run.last - run.first + 1 < WARMUP + 2 + MIN_ADVANCED:
             return False
@@ -190,13 +191,14 @@ class StepFastPath:
             yield from host.issue_all(iter(ops))
         yield from host.drain()
         saved = ex.capacity.open_window()
+        device_busy = ex.device_busy_s
         ref_step = run.first + WARMUP + 1
         ref_ops = list(run.build(ref_step))
         yield from host.issue_all(iter(ref_ops))
         yield from host.drain()
         window = ex.capacity.close_window(saved)
         ex.observer = None
-        self._advance(run, [*warm, ref_ops], observed, window)
+        self._advance(run, [*warm, ref_ops], observed, window, ex.device_busy_s - device_busy)
 
     # -- checks and closed form ----------------------------------------------------------------
 
@@ -206,6 +208,7 @@ class StepFastPath:
         steps: list[list[Operator]],
         observed: list[Observed],
         window: dict[str, tuple[int, int, int]],
+        ref_device_busy: float,
     ) -> None:
         ex = self.execution
         by_id = {st.op.id: _Row(st, start, end, split, seq) for seq, (st, start, end, split) in enumerate(observed)}
@@ -281,7 +284,7 @@ class StepFastPath:
         if any(st.op.phase != ex.totals.phase for st, *_ in rows[-1]):
             raise FallBack("a step spans several phases")
 
-        self._closed_form(run, steps, rows, varying, deltas, lone[-1], ends, split_fixed[-1], window)
+        self._closed_form(run, steps, rows, varying, deltas, lone[-1], ends, split_fixed[-1], window, ref_device_busy)
 
     @staticmethod
     def _last_split(row: list[_Row], end: float) -> LatencySplit:
@@ -320,6 +323,7 @@ class StepFastPath:
         ends: list[float],
         split_fixed: tuple[float, ...],
         window: dict[str, tuple[int, int, int]],
+        ref_device_busy: float,
     ) -> None:
         ex = self.execution
         totals = ex.totals
@@ -333,6 +337,9 @@ class StepFastPath:
 
         # the reference step's fixed part: everything but the varying operators
         step_fixed = (ends[-1] - ends[-2]) - sum(d for d, _ in ref_lone)
+        # the varying operators run alone, so the device waits the same time in every step: advance that
+        # (a difference of nearly equal times: kept as the difference, not rebuilt from two sums)
+        device_idle = (ex.makespan - ex.device_busy_s) + n_steps * ((ends[-1] - ends[-2]) - ref_device_busy)
         busy_fixed = [0.0] * len(ex.busy_s)
         kind_fixed: dict[str, list[float]] = {}
         tokens_fixed = 0.0
@@ -453,6 +460,7 @@ class StepFastPath:
             mem, held = cap.kv[name]
             cap.kv[name] = (mem, held + n_steps * nbytes)
         ex.makespan = makespan
+        ex.device_busy_s = makespan - device_idle
         ex.last_split = LatencySplit(*split)
         span = totals.spans[-1]
         if makespan > span.end_s:
