@@ -185,8 +185,9 @@ def simulate(
 
     """
     wall_start = time.perf_counter()
+    steps: tuple[int, ...] = ()
     if isinstance(timeline_window, str):
-        mode, steps = timeline_window, ()
+        mode = timeline_window
     else:
         mode, steps = "steps", tuple(timeline_window)
     engine = Engine(arch, runtime, mapping, timeline_limit, recorder=TimelineRecorder(timeline_limit, mode, steps))

@@ -164,7 +164,8 @@ class StepFastPath:
         Issuing must cost no host time (the host's own timeline would be part of the schedule; sync
         points and ``host_device: serialise`` are allowed: with free issue they only hold later
         operators until an operator has finished, which the checks of the warm-up steps see), the run
-        must be long enough, the timeline window must end in the steps simulated in full, and every unit
+        must be long enough, the timeline window (``first`` or ``steps``; not ``auto``, whose middle step
+        would be advanced) must end in the steps simulated in full, and every unit
         must be pinned.
         """
         if not self.host.profile.free:
@@ -172,7 +173,12 @@ class StepFastPath:
         if run.last - run.first + 1 < WARMUP + 2 + MIN_ADVANCED:
             return False
         ex = self.execution
-        if ex.totals.timeline_limit > ex.issued + len(first) * (WARMUP + 2):
+        recorder = ex.totals.recorder
+        if recorder.mode == "auto":  # its middle step would be one advanced in closed form
+            return False
+        if recorder.mode == "first" and recorder.limit > ex.issued + len(first) * (WARMUP + 2):
+            return False
+        if recorder.mode == "steps" and max(recorder.steps, default=0) > run.first + WARMUP + 1:
             return False
         return all(not op.frees and len(self.mapper.candidates(op)) == 1 for op in first)
 
@@ -341,7 +347,7 @@ class StepFastPath:
         # (a difference of nearly equal times: kept as the difference, not rebuilt from two sums)
         device_idle = (ex.makespan - ex.device_busy_s) + n_steps * ((ends[-1] - ends[-2]) - ref_device_busy)
         busy_fixed = [0.0] * len(ex.busy_s)
-        kind_fixed: dict[str, list[float]] = {}
+        kind_fixed: dict[tuple[str, str, str, str], list[float]] = {}
         tokens_fixed = 0.0
         kv_step: dict[str, int] = {}
         kv_names: dict[str, int] = {}
@@ -354,7 +360,7 @@ class StepFastPath:
                 continue
             op = st.op
             busy_fixed[cost.unit_index] += end - start
-            ks = kind_fixed.setdefault(op.kind, [0.0, 0.0, 0.0, 0.0])
+            ks = kind_fixed.setdefault((op.phase, op.kind, cost.unit, op.dtype), [0.0, 0.0, 0.0, 0.0])
             ks[0] += 1
             ks[1] += cost.flops
             ks[2] += cost.transfer_bytes
@@ -419,7 +425,7 @@ class StepFastPath:
                     split[1] += d
                     split[2] += cost.launch_s
                     busy[cost.unit_index] += duration
-                ks = kind_stats.setdefault(op.kind, [0.0, 0.0, 0.0, 0.0])
+                ks = kind_stats.setdefault((op.phase, op.kind, cost.unit, op.dtype), [0.0, 0.0, 0.0, 0.0])
                 ks[0] += times
                 ks[1] += times * cost.flops
                 ks[2] += times * cost.transfer_bytes
@@ -434,8 +440,8 @@ class StepFastPath:
         # the fixed operators, n_steps times each
         for u, b in enumerate(busy_fixed):
             busy[u] += n_steps * b
-        for kind, fixed in kind_fixed.items():
-            ks = kind_stats.setdefault(kind, [0.0, 0.0, 0.0, 0.0])
+        for stats_key, fixed in kind_fixed.items():
+            ks = kind_stats.setdefault(stats_key, [0.0, 0.0, 0.0, 0.0])
             for c in range(4):
                 ks[c] += n_steps * fixed[c]
         for i, (st, *_) in enumerate(ref_row):
