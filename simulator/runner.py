@@ -76,6 +76,7 @@ def run_scenario(
     progress: Progress | None = None,
     run_progress: EngineProgress | None = None,
     failures: list[RunFailure] | None = None,
+    exact: bool = False,
 ) -> ScenarioResult:
     """Run every architecture × workload of ``spec`` and collect the results in order.
 
@@ -83,7 +84,7 @@ def run_scenario(
     (:func:`simulator.engine.simulate`'s ``progress``). A pair that fails with a user error (an
     operator no unit can run, a capacity overflow, a bad trace line) raises it, unless ``failures``
     is given: then the failure (with how to fix it) is appended there and the other pairs still
-    run, so finished runs are never thrown away.
+    run, so finished runs are never thrown away. ``exact`` turns the step fast path off.
     """
     from simulator.engine import simulate
     from simulator.preflight import fix_for
@@ -106,6 +107,7 @@ def run_scenario(
                 timeline_limit=timeline_limit,
                 progress=run_progress,
                 timeline_window=timeline_window,
+                exact=exact,
             )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)

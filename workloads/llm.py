@@ -43,7 +43,7 @@ from workloads.base import WorkloadBase
 from workloads.dtypes import tensor_bytes
 from workloads.emitter import Emitter
 from workloads.models import TransformerConfig, load_model
-from workloads.trace import Operator, TensorRef, Trace
+from workloads.trace import Operator, StepRun, TensorRef, Trace
 
 #: Bytes of one token id (int64, PyTorch's default index type).
 TOKEN_ID_BYTES = 8
@@ -453,6 +453,11 @@ class LLMSpecBase(WorkloadBase):
         """The resolved model shapes."""
         return load_model(self.model)
 
+    @property
+    def devices(self) -> int:
+        """Devices the workload runs on (tensor × pipeline × expert parallelism)."""
+        return self.tensor_parallel * self.pipeline_parallel * self.expert_parallel
+
     def emitter(self) -> Emitter:
         """The emitter of this workload's operators (dtypes, quantisation format, parallelism)."""
         return Emitter(
@@ -530,20 +535,53 @@ def decode_plan(cfg: TransformerConfig, batch: int, step: int, kv_len: int, inpu
     )
 
 
+def collect_pass(gen: Generator[Operator, None, PassResult]) -> tuple[list[Operator], PassResult]:
+    """The operators a pass yields, and what it returns."""
+    ops: list[Operator] = []
+    while True:
+        try:
+            ops.append(next(gen))
+        except StopIteration as stop:
+            return ops, stop.value
+
+
 def build_baseline(spec: BaselineSpec) -> Trace:
-    """Trace of prefill + (G−1) single-token decode steps."""
+    """Trace of prefill + (G−1) single-token decode steps (the decode steps as one :class:`StepRun`)."""
     cfg = spec.config
 
-    def operators() -> Iterator[Operator]:
+    def decode_step(step: int, first_id: int, tok: int) -> list[Operator]:
+        em = spec.emitter()
+        em.next_id = first_id
+        kv_len = spec.prompt_tokens + step - 1
+        plan = decode_plan(cfg, spec.batch, step, kv_len, tok, kv_update=spec.kv_update)
+        ops, res = collect_pass(transformer_pass(em, cfg, plan))
+        emit_sample(em, cfg, "decode", step, spec.batch, res.logits, 1.0)
+        return ops + em.drain()
+
+    def operators() -> Iterator[Operator | StepRun]:
         em = spec.emitter()
         res = yield from transformer_pass(em, cfg, prefill_plan(cfg, spec.batch, spec.prompt_tokens))
         tok = emit_sample(em, cfg, "prefill", 0, spec.batch, res.logits, 1.0)
         yield from em.drain()
-        for step in range(1, spec.generate_tokens):
-            kv_len = spec.prompt_tokens + step - 1
-            plan = decode_plan(cfg, spec.batch, step, kv_len, tok, kv_update=spec.kv_update)
-            res = yield from transformer_pass(em, cfg, plan)
-            tok = emit_sample(em, cfg, "decode", step, spec.batch, res.logits, 1.0)
-            yield from em.drain()
+        if spec.generate_tokens < 2:
+            return
+        if spec.devices > 1:
+            # a parallel pass links each device's operators by the emitter's handles, which span steps:
+            # the decode steps are emitted in order by the same emitter (no step-level fast path)
+            for step in range(1, spec.generate_tokens):
+                kv_len = spec.prompt_tokens + step - 1
+                plan = decode_plan(cfg, spec.batch, step, kv_len, tok, kv_update=spec.kv_update)
+                res = yield from transformer_pass(em, cfg, plan)
+                tok = emit_sample(em, cfg, "decode", step, spec.batch, res.logits, 1.0)
+                yield from em.drain()
+            return
+        first_id = em.next_id
+        count = len(decode_step(1, first_id, tok))  # every decode step has the same operators
 
-    return Trace(spec.header("baseline"), operators)
+        def build(step: int) -> list[Operator]:
+            start = first_id + (step - 1) * count
+            return decode_step(step, start, tok if step == 1 else start - 1)  # the previous step's sample
+
+        yield StepRun(1, spec.generate_tokens - 1, build)
+
+    return Trace.from_plan(spec.header("baseline"), operators)

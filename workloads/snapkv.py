@@ -35,18 +35,20 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from workloads.emitter import Emitter
 from workloads.llm import (
     KV_UPDATE_HELP,
     TOKEN_ID_BYTES,
     KVUpdate,
     LLMSpecBase,
+    collect_pass,
     decode_plan,
     emit_sample,
     prefill_plan,
     transformer_pass,
 )
 from workloads.models import TransformerConfig
-from workloads.trace import Operator, TensorRef, Trace
+from workloads.trace import Operator, StepRun, TensorRef, Trace
 
 #: Softmax FLOPs per score (max, subtract, exp, sum, divide): a stated assumption.
 SOFTMAX_FLOPS = 5
@@ -121,7 +123,7 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
         compressed=spec.compresses, stored_heads=hs if spec.compresses else kvh,
     )
 
-    def operators() -> Iterator[Operator]:
+    def operators() -> Iterator[Operator | StepRun]:
         em = spec.emitter()
         gathers: dict[int, int] = {}
         ph = "snapkv_select"
@@ -175,11 +177,7 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
                 frees=(f"kv.L{i}",),
             )
 
-        plan = prefill_plan(cfg, b, p, select if spec.compresses else None)
-        res = yield from transformer_pass(em, cfg, plan)
-        tok = emit_sample(em, cfg, "prefill", 0, b, res.logits, 1.0)
-        yield from em.drain()
-        for step in range(1, spec.generate_tokens):
+        def decode(em: Emitter, step: int, tok: int) -> list[Operator]:
             if spec.compresses:
                 dp = decode_plan(cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs,
                                  kv_update=spec.kv_update)
@@ -191,11 +189,31 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
                 # the hijacked attention forward's own bookkeeping, every layer of every step
                 em.host(f"s{step}.snapkv_bookkeeping", "decode", step, (tok,), kernels=0,
                         host_ops=SNAPKV_HOST_OPS_PER_LAYER * cfg.num_layers, syncs=0)
-            res = yield from transformer_pass(em, cfg, dp)
-            tok = emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
-            yield from em.drain()
+            ops, res = collect_pass(transformer_pass(em, cfg, dp))
+            emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
+            return ops + em.drain()
 
-    return Trace(header, operators)
+        def alone(step: int, first_id: int) -> list[Operator]:
+            """Decode step ``step`` (≥ 2) on its own: its ids start at ``first_id``, the last op is its sample."""
+            em = spec.emitter()
+            em.next_id = first_id
+            return decode(em, step, first_id - 1)  # the previous step's sample
+
+        plan = prefill_plan(cfg, b, p, select if spec.compresses else None)
+        res = yield from transformer_pass(em, cfg, plan)
+        tok = emit_sample(em, cfg, "prefill", 0, b, res.logits, 1.0)
+        yield from em.drain()
+        if spec.generate_tokens >= 2:
+            yield from decode(em, 1, tok)
+        if spec.generate_tokens >= 3 and spec.devices > 1:  # parallel handles span steps: one emitter, in order
+            for step in range(2, spec.generate_tokens):
+                yield from decode(em, step, em.next_id - len(em.stage_group(spec.pipeline_parallel - 1)))
+        elif spec.generate_tokens >= 3:  # steps 2.. repeat one shape (step 1 also depends on the selection)
+            first_id = em.next_id
+            count = len(alone(2, first_id))
+            yield StepRun(2, spec.generate_tokens - 1, lambda step: alone(step, first_id + (step - 2) * count))
+
+    return Trace.from_plan(header, operators)
 
 
 __all__ = ["SnapKVSpec", "build_snapkv"]

@@ -10,7 +10,7 @@ Nothing here knows about hardware or SimPy: the simulator decides *how* and *whe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -285,16 +285,54 @@ def _tensors(data: Mapping[str, Any], key: str) -> tuple[TensorRef, ...]:
 
 
 @dataclass(frozen=True)
+class StepRun:
+    """Steps ``first`` .. ``last`` (inclusive) of a trace that repeat one shape, built on demand.
+
+    ``build(s)`` returns step ``s``'s operators. The generator promises that every step has the
+    same number of operators with consecutive ids, and that operator ``i`` of every step has the
+    same kind, dtype, phase, tensor names and classes, dims keys, ``frees`` and dependency offsets,
+    while its numeric fields (FLOPs, tensor bytes, dims values, tokens) are affine in ``s``
+    (decode steps over a growing KV cache). The simulator may then simulate a few steps in full
+    and advance the rest in closed form; it checks the promise on the steps it simulates.
+    """
+
+    first: int
+    last: int
+    build: Callable[[int], Sequence[Operator]]
+
+    def operators(self) -> Iterator[Operator]:
+        """Every operator of every step, in order."""
+        for step in range(self.first, self.last + 1):
+            yield from self.build(step)
+
+
+#: One item of a trace's plan: an operator, or a run of repeated steps standing for their operators.
+PlanItem = Operator | StepRun
+
+
+def _expand(plan: Callable[[], Iterable[PlanItem]]) -> Iterator[Operator]:
+    for item in plan():
+        if isinstance(item, StepRun):
+            yield from item.operators()
+        else:
+            yield item
+
+
+@dataclass(frozen=True)
 class Trace:
     """A header plus a re-iterable, lazily produced stream of operators.
 
     The header is a JSON-able mapping. Keys the simulator reads: ``model``, ``workload`` (kind),
     ``batch`` (sequences or images processed together), ``frames`` (images per run, for FPS),
     ``tokens_per_sequence`` (generated tokens, for throughput). Generators add their parameters.
+
+    ``plan`` (optional, from :meth:`from_plan`) is the same stream with its repeated steps as
+    :class:`StepRun` items: iterating the trace expands them, the simulator's fast path need not.
     """
 
     header: Mapping[str, Any]
     _factory: Callable[[], Iterable[Operator]]
+    plan: Callable[[], Iterable[PlanItem]] | None = None
 
     def __iter__(self) -> Iterator[Operator]:
         return iter(self._factory())
@@ -304,3 +342,8 @@ class Trace:
         """A trace over an in-memory list (tests, small hand-written traces)."""
         ops = tuple(operators)
         return Trace(dict(header), lambda: ops)
+
+    @staticmethod
+    def from_plan(header: Mapping[str, Any], plan: Callable[[], Iterable[PlanItem]]) -> Trace:
+        """A trace whose operators are ``plan()`` with every :class:`StepRun` expanded."""
+        return Trace(header, lambda: _expand(plan), plan)

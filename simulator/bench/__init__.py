@@ -1,11 +1,13 @@
 """hetsim benchmark suite: ``python -m simulator.bench [-o bench.json] [--small] [--case NAME]`` (``make bench``).
 
 Cases (:func:`simulator.bench.cases.default_cases`): the engine micro-benchmarks (``micro.decode``,
-``micro.gemm_chain``: made-up chip, trace prebuilt), a 7B baseline and Medusa at 512 + 512 tokens,
+``micro.gemm_chain``: made-up chip, trace prebuilt), a 7B baseline (eager and ideal runtimes) and
+Medusa at 512 + 512 tokens,
 SnapKV at a 32K prompt, SkyNet batch 32, a 64-point sweep (serial executor), and a ~100k- and a
 ~1M-operator trace written to a file and replayed from it, to show that memory stays flat as the
-trace grows. Each case runs in a fresh process; the figures are wall time, simulated operators
-and SimPy events per second, and peak RSS. See ``docs/benchmarks.md``.
+trace grows. Each case runs in a fresh process; the figures are wall time, the wall time of the
+same runs with the step fast path off (``exact``) and the ratio, simulated operators and SimPy
+events per second, and peak RSS. See ``docs/benchmarks.md``.
 """
 
 from simulator.bench.cli import benchmark, main

@@ -122,6 +122,12 @@ def default_cases(*, small: bool = False) -> list[Case]:
             {"architecture": LLM_ARCH, "workload": _baseline(prompt, generate)},
         ),
         Case(
+            "baseline-7b.ideal",
+            "scenario",
+            f"Llama-2-7B fp16 batch 1, {prompt} prompt + {generate} generated tokens, {LLM_ARCH}, ideal runtime",
+            {"architecture": LLM_ARCH, "workload": _baseline(prompt, generate), "runtime": "ideal"},
+        ),
+        Case(
             "baseline-7b-tp8",
             "scenario",
             f"Llama-2-7B fp16 batch 1, {prompt} + {generate} tokens, tensor_parallel 8 on dgx-a100 (8 devices, "
@@ -203,10 +209,10 @@ def max_rss_mib() -> float:
     return rss / (1024 * 1024) if sys.platform == "darwin" else rss / 1024
 
 
-def _scenario_dict(name: str, architecture: Any, workload: Mapping[str, Any]) -> dict[str, Any]:
+def _scenario_dict(name: str, architecture: Any, workload: Mapping[str, Any], runtime: str) -> dict[str, Any]:
     return {
         "name": name,
-        "runtime": RUNTIME,
+        "runtime": runtime,
         "architectures": [architecture],
         "workloads": [dict(workload)],
         "outputs": ["json"],
@@ -218,7 +224,8 @@ def _run_scenario(name: str, params: Mapping[str, Any], workdir: Path, workload:
     from simulator.runner import run_scenario
     from workloads.spec import build_trace
 
-    spec = scenario_from_dict(_scenario_dict(name, params["architecture"], workload), base_dir=workdir)
+    runtime = str(params.get("runtime", RUNTIME))
+    spec = scenario_from_dict(_scenario_dict(name, params["architecture"], workload, runtime), base_dir=workdir)
     min_time = float(params.get("min_time_s", 0.0))
     runs, operators, events, engine_wall = 0, 0, 0, 0.0
     start = time.perf_counter()
@@ -231,10 +238,23 @@ def _run_scenario(name: str, params: Mapping[str, Any], workdir: Path, workload:
         wall = time.perf_counter() - start
         if wall >= min_time:
             break
+    # the same runs without the step fast path (only a trace with repeated steps can take it)
+    exact_wall = wall
+    step_run = build_trace(spec.workloads[0]).plan is not None
+    if step_run:
+        exact_start = time.perf_counter()
+        for _ in range(runs):
+            exact = run_scenario(spec, exact=True).runs[0]
+        exact_wall = time.perf_counter() - exact_start
+        if abs(exact.latency_s - run.latency_s) > 1e-9 * exact.latency_s:
+            raise AssertionError(f"{name}: fast path latency {run.latency_s!r} != full simulation {exact.latency_s!r}")
     gen_start = time.perf_counter()
     generated = sum(1 for _ in build_trace(spec.workloads[0]))
     trace_s = time.perf_counter() - gen_start
     return {
+        "exact_wall_s": exact_wall,
+        "fast_speedup": exact_wall / wall if wall > 0 else None,
+        "step_run": step_run,
         "operators": operators,
         "events": events,
         "wall_s": wall,

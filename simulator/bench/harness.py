@@ -245,6 +245,8 @@ def _note(r: Mapping[str, Any]) -> str:
             parts.append(f"{r['errors']} errors")
     if r.get("file_bytes") is not None:
         parts.append(f"{r['file_bytes'] / 1e6:,.0f} MB file")
+    if r.get("step_run") is False:
+        parts.append("no step run (full DES either way)")
     if r.get("trace_s") is not None and r.get("kind") in ("scenario", "trace_replay"):
         parts.append(f"trace {r['trace_s']:.1f} s")
     return ", ".join(parts)
@@ -254,7 +256,19 @@ def table(results: Mapping[str, Mapping[str, Any]], machine: Mapping[str, Any]) 
     """The rich table of the figures."""
     title = f"hetsim bench — {machine.get('cpu_count')} CPUs, Python {machine.get('python')}, one core per case"
     t = Table(title=title)
-    for name in ("case", "operators", "events", "wall s", "ops/s", "events/s", "peak MiB", "case MiB", "note"):
+    columns = (
+        "case",
+        "operators",
+        "events",
+        "wall s",
+        "full DES s",
+        "fast ×",
+        "ops/s",
+        "events/s",
+        "peak MiB",
+        "case MiB",
+    )
+    for name in (*columns, "note"):
         t.add_column(name, justify="left" if name in ("case", "note") else "right")
     for name, r in results.items():
         t.add_row(
@@ -262,6 +276,8 @@ def table(results: Mapping[str, Mapping[str, Any]], machine: Mapping[str, Any]) 
             f"{r['operators']:,}",
             _num(r.get("events"), ","),
             f"{r['wall_s']:.2f}",
+            _num(r.get("exact_wall_s"), ".2f"),
+            _num(r.get("fast_speedup"), ".1f"),
             _num(r.get("operators_per_s"), ",.0f"),
             _num(r.get("events_per_s"), ",.0f"),
             f"{r['peak_rss_mib']:.0f}",

@@ -227,4 +227,8 @@ def measure_micro(case: str, size: int) -> dict[str, Any]:
         "events": result.events,
         "wall_s": wall,
         "simulated_latency_s": result.latency_s,
+        # a flat operator list has no repeated steps: the fast path does not apply, both are this run
+        "exact_wall_s": wall,
+        "fast_speedup": 1.0,
+        "step_run": False,
     }

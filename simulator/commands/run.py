@@ -1,8 +1,9 @@
-"""``hetsim run SCENARIO [-o DIR] [--outputs LIST | --report] [-q]``: run a scenario, print a summary, write results.
+"""``hetsim run SCENARIO [-o DIR] [--outputs LIST | --report] [-q] [--exact]``: run a scenario, write results.
 
 ``--outputs report,timeline`` replaces the scenario's ``outputs`` (comma-separated: table, json,
 csv, plots, svg, timeline, report) without editing its YAML; ``--report`` adds ``report`` (plots,
-a Perfetto timeline and report.html) to the scenario's own outputs.
+a Perfetto timeline and report.html) to the scenario's own outputs. ``--exact`` simulates every
+decode step in full instead of advancing repeated steps in closed form (same results, slower).
 
 A pair (architecture, workload) that cannot run (an operator no unit can run in its dtype, a model
 that does not fit) does not stop the others: the finished runs are written, each failed pair is
@@ -34,6 +35,11 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("--report", action="store_true", help="also write report.html, plots and timeline.json")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress and no table")
+    parser.add_argument(
+        "--exact",
+        action="store_true",
+        help="simulate every decode step in full (turn off the step fast path; same results, slower)",
+    )
     parser.set_defaults(handler=run)
 
 
@@ -67,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
     console = Console(stderr=True, quiet=args.quiet)
     failures: list[RunFailure] = []
     result = run_scenario(
-        spec, progress=print_progress(console), run_progress=run_progress_bar(console), failures=failures
+        spec,
+        progress=print_progress(console),
+        run_progress=run_progress_bar(console),
+        failures=failures,
+        exact=args.exact,
     )
     if result.runs:
         if "table" in spec.outputs and not args.quiet:

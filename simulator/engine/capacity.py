@@ -94,6 +94,28 @@ class Capacity:
             if held is not None:
                 self.release(held[0], "kv_cache", held[1])
 
+    def open_window(self) -> tuple[dict[str, dict[str, int]], dict[str, int]]:
+        """Start recording peaks afresh from the current occupancy; returns the peaks so far."""
+        saved = ({m: dict(p) for m, p in self.peak.items()}, dict(self.peak_total))
+        self.peak = {m: dict(occ) for m, occ in self.occ.items()}
+        self.peak_total = dict(self.total)
+        return saved
+
+    def close_window(self, saved: tuple[dict[str, dict[str, int]], dict[str, int]]) -> dict[str, tuple[int, int, int]]:
+        """Peaks since :meth:`open_window` per memory (total, KV cache, activations); keeps the run's peaks."""
+        window = {
+            m: (self.peak_total[m], self.peak[m].get("kv_cache", 0), self.peak[m].get("activation", 0))
+            for m in self.capacity
+        }
+        peak, peak_total = saved
+        for m in self.capacity:
+            for cls, value in self.peak[m].items():
+                if value > peak[m].get(cls, 0):
+                    peak[m][cls] = value
+            peak_total[m] = max(peak_total[m], self.peak_total[m])
+        self.peak, self.peak_total = peak, peak_total
+        return window
+
     def view(self) -> dict[str, dict[str, int]]:
         """Peak bytes per memory and class (plus ``total``), memories that held anything only."""
         out: dict[str, dict[str, int]] = {}

@@ -10,7 +10,8 @@
 - :mod:`~simulator.engine.flows`: bandwidth sharing between the transfers of running operators;
 - :mod:`~simulator.engine.capacity`: memory occupancy and overflow;
 - :mod:`~simulator.engine.attribution`: the critical path's split into latency categories;
-- :mod:`~simulator.engine.results`: running totals and the :class:`RunResult`.
+- :mod:`~simulator.engine.results`: running totals and the :class:`RunResult`;
+- :mod:`~simulator.engine.steps`: the step fast path (repeated decode steps in closed form).
 
 SimPy sees one completion event per operator plus the network's wakeups (and, for a runtime with a
 host issue cost ``per_kernel_overhead``, one timeout per issue).
@@ -34,6 +35,7 @@ from simulator.engine.host import MAX_OUTSTANDING, EngineProgress, Host, HostPro
 from simulator.engine.mapping import Mapper
 from simulator.engine.results import RunTotals
 from simulator.engine.signatures import SignatureCache
+from simulator.engine.steps import FallBack, StepFastPath
 from simulator.hardware.system import System
 from simulator.metrics.ledger import Ledger
 from simulator.metrics.result import RunResult
@@ -76,6 +78,8 @@ class Engine:
         )
         self.net.on_complete = self.execution.finish
         self.host = Host(self.env, profile, self.execution, max_outstanding)
+        #: the step fast path of the last run (``None``: the run was replayed in full)
+        self.fast: StepFastPath | None = None
 
     def _evict(self) -> None:
         """Fold every cached signature into the totals and forget them (operators in flight keep theirs)."""
@@ -88,14 +92,24 @@ class Engine:
         """The host's SimPy process over ``ops`` (see :class:`~simulator.engine.host.Host`)."""
         return self.host.process(ops)
 
-    def run(self, trace: Trace, progress: EngineProgress | None = None) -> None:
-        """Replay ``trace`` until every operator has finished; re-raises the host's failure unchanged."""
-        ops: Iterator[Operator] = iter(trace)
+    def run(self, trace: Trace, progress: EngineProgress | None = None, exact: bool = False) -> None:
+        """Replay ``trace`` until every operator has finished; re-raises the host's failure unchanged.
+
+        Unless ``exact``, a trace with a plan whose last item is a step run goes through the step
+        fast path (:mod:`simulator.engine.steps`), which raises ``FallBack`` when it cannot vouch
+        for the run (:func:`simulate` then replays it in full).
+        """
         total = trace.header.get("tokens_per_sequence")
         tokens_total = float(total) if total else None
+        execution = self.execution
         if progress is not None:
-            ops = with_progress(ops, self.execution, tokens_total, progress)
-        self.env.process(self.host_process(ops))
+            report = progress
+            self.host.wrap = lambda ops: with_progress(ops, execution, tokens_total, report)
+        if trace.plan is not None and not exact:
+            self.fast = StepFastPath(execution, self.host, self.mapper, self.system.capacities)
+            self.env.process(self.host.process_plan(trace.plan(), self.fast))
+        else:
+            self.env.process(self.host_process(self.host.wrap(iter(trace))))
         enabled = gc.isenabled()
         gc.disable()  # see simulate(): the replay makes no cyclic garbage of its own
         try:
@@ -106,7 +120,6 @@ class Engine:
         if self.host.error is not None:
             raise self.host.error
         if progress is not None:
-            execution = self.execution
             finished = execution.issued - len(execution.inflight)
             progress(RunProgress(finished, self.totals.tokens, tokens_total, execution.makespan, done=True))
 
@@ -140,6 +153,7 @@ def simulate(
     timeline_limit: int = 0,
     timeline_window: str | Sequence[int] = "first",
     progress: EngineProgress | None = None,
+    exact: bool = False,
 ) -> RunResult:
     """Replay ``trace`` on ``arch`` under ``runtime`` (``None``: ideal, no host cost).
 
@@ -157,6 +171,10 @@ def simulate(
             list of step numbers.
         progress: called with a :class:`~simulator.engine.host.RunProgress` a few times per second
             of wall time while the run replays, and once at the end (``None``: no reports, no cost).
+        exact: replay every operator with the full discrete-event simulation. By default a run of
+            repeated decode steps at the end of the trace (a ``StepRun`` of the trace's plan) is
+            checked on a few steps and advanced in closed form (:mod:`simulator.engine.steps`),
+            with the same results to ~1e-12; anything it cannot check is replayed in full.
 
     Raises:
         UserError: an operator no mapped unit can run, an unreachable memory, a missing placement,
@@ -174,11 +192,17 @@ def simulate(
 
     """
     wall_start = time.perf_counter()
+    steps: tuple[int, ...] = ()
     if isinstance(timeline_window, str):
-        recorder = TimelineRecorder(timeline_limit, timeline_window)
+        mode = timeline_window
     else:
-        recorder = TimelineRecorder(timeline_limit, "steps", tuple(timeline_window))
-    engine = Engine(arch, runtime, mapping, timeline_limit, recorder=recorder)
-    engine.run(trace, progress)
+        mode, steps = "steps", tuple(timeline_window)
+    engine = Engine(arch, runtime, mapping, timeline_limit, recorder=TimelineRecorder(timeline_limit, mode, steps))
+    try:
+        engine.run(trace, progress, exact)
+    except FallBack:
+        recorder = TimelineRecorder(timeline_limit, mode, steps)
+        engine = Engine(arch, runtime, mapping, timeline_limit, recorder=recorder)
+        engine.run(trace, progress, exact=True)
     label = workload if workload is not None else str(trace.header.get("workload", ""))
     return engine.result(trace, label, wall_start)

@@ -106,6 +106,8 @@ class Execution:
         self.running = [0] * devices
         self.running_since = [0.0] * devices
         self.device_busy_s = [0.0] * devices
+        #: when set, every finished operator is appended as (state, start, end, split) (the step fast path)
+        self.observer: list[tuple[OpState, float, float, LatencySplit]] | None = None
 
     def issue(self, op: Operator, host_s: float, host_split: LatencySplit) -> OpState:
         """Issue ``op`` now (the host spent ``host_s`` on it): choose its unit, queue it, start it if it can."""
@@ -196,6 +198,8 @@ class Execution:
         if now >= self.makespan:
             self.makespan = now
             self.last_split = split
+        if self.observer is not None:
+            self.observer.append((st, start_s, now, split))
         if cost.activations or op.frees:
             self.capacity.finish(cost, op)
         totals = self.totals

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import bisect
 import gc
+import itertools
 import math
 import time
-from collections.abc import Callable, Generator, Iterator
-from typing import Any, NamedTuple
+from collections.abc import Callable, Generator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import simpy
 from simpy.core import StopSimulation
@@ -30,7 +31,10 @@ from simpy.core import StopSimulation
 from simulator.config.architecture import ComputeUnitSpec, RuntimeSpec
 from simulator.engine.attribution import ZERO_SPLIT, LatencySplit, after_host_cost
 from simulator.engine.execution import Execution
-from workloads.trace import Operator
+
+if TYPE_CHECKING:
+    from simulator.engine.steps import StepFastPath
+from workloads.trace import Operator, PlanItem, StepRun
 
 #: Default bound on issued-but-unfinished operators (a launch queue; CUDA's is about 1024 deep).
 MAX_OUTSTANDING = 8192
@@ -163,17 +167,61 @@ class Host:
         self.window: simpy.Event | None = None
         self.split: LatencySplit = ZERO_SPLIT
         self.error: BaseException | None = None
+        #: wraps each stream of operators before it is issued (progress reports); identity by default
+        self.wrap: Callable[[Iterator[Operator]], Iterator[Operator]] = lambda ops: ops
         execution.host = self
 
     def process(self, ops: Iterator[Operator]) -> Generator[simpy.Event, Any, None]:
         """Issue every operator of ``ops``; a failure is kept in :attr:`error` (see the class)."""
         try:
-            yield from self._issue_all(ops)
+            yield from self.issue_all(ops)
         except Exception as exc:  # re-raised unchanged by the caller
             self.error = exc
             raise StopSimulation(None) from None  # ends env.run() now: operators in flight are moot
 
-    def _issue_all(self, ops: Iterator[Operator]) -> Generator[simpy.Event, Any, None]:
+    def process_plan(self, plan: Iterable[PlanItem], steps: StepFastPath | None) -> Generator[simpy.Event, Any, None]:
+        """Issue a trace's plan: operators as :meth:`process`; a trailing step run through ``steps``."""
+        try:
+            yield from self._issue_plan(iter(plan), steps)
+        except Exception as exc:  # re-raised unchanged by the caller
+            self.error = exc
+            raise StopSimulation(None) from None
+
+    def _issue_plan(self, items: Iterator[PlanItem], steps: StepFastPath | None) -> Generator[simpy.Event, Any, None]:
+        runs: list[StepRun] = []
+
+        def operators() -> Iterator[Operator]:
+            for item in items:
+                if isinstance(item, StepRun):
+                    runs.append(item)
+                    return
+                yield item
+
+        while True:
+            yield from self.issue_all(self.wrap(operators()))
+            if not runs:
+                return
+            run = runs.pop()
+            following = next(items, None)
+            if following is None and steps is not None:
+                yield from steps.process(run)
+                return
+            yield from self.issue_all(self.wrap(run.operators()))
+            if following is None:
+                return
+            items = itertools.chain([following], items)
+
+    def drain(self) -> Generator[simpy.Event, Any, None]:
+        """Wait until every issued operator has finished."""
+        if self.execution.inflight:
+            resume = self.resume_outstanding
+            self.resume_outstanding = 0
+            self.window = self.env.event()
+            self.split = yield self.window
+            self.resume_outstanding = resume
+
+    def issue_all(self, ops: Iterator[Operator]) -> Generator[simpy.Event, Any, None]:
+        """Issue ``ops`` in order at the runtime's cost (waiting on sync points and the launch-queue bound)."""
         env = self.env
         profile = self.profile
         free = profile.free
