@@ -162,3 +162,25 @@ def test_a_big_sweep_shows_progress_while_checking(tmp_path: Path, monkeypatch: 
     buffer = io.StringIO()
     sweep_scenario(path, tmp_path / "out", console=Console(file=buffer, force_terminal=False, width=100))
     assert "checking" in buffer.getvalue() and "2501/2501" in buffer.getvalue()
+
+
+def test_a_sweep_parses_each_yaml_file_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Architecture variants as sweep values, each resolved from the same base file: one parse per file."""
+    parsed: list[str] = []
+    real_parse = loader.parse_yaml
+
+    def parse(text: str, *, file: str) -> Any:
+        parsed.append(Path(file).name)
+        return real_parse(text, file=file)
+
+    monkeypatch.setattr(loader, "parse_yaml", parse)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "name: s\nruntime: eager\narchitectures: [a100-80gb]\nworkloads: [{kind: gemm, m: 1, n: 64, k: 64}]\n"
+        "sweep:\n  architectures.0.memories.hbm.bandwidth: [1 TB/s, 2 TB/s, 3 TB/s]\n"
+        "  runtime.per_kernel_overhead: [1 us, 2 us]\n  workloads.0.m: [1, 2]\n"
+    )
+    with sweep_cache():
+        plan = plan_sweep(loader.read_yaml(path), file=str(path), base_dir=tmp_path)
+        assert len(list(plan.points())) == 12
+    assert sorted(parsed) == ["a100-80gb.yaml", "eager.yaml", "s.yaml"]
