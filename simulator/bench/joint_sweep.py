@@ -28,7 +28,7 @@ def joint_sweep_case(*, small: bool = False) -> Case:
                 "name": "bench-joint-sweep",
                 "runtime": "ideal",
                 "architectures": ["edge-soc"],
-                "workloads": [{"name": "skynet", "kind": "skynet", "batch": 1, "precision": "fp16"}],
+                "workloads": [{"name": "skynet", "kind": "skynet", "batch": 1, "dtype": "fp16"}],
                 "sweep": {
                     "architectures.0.memories.lpddr.bandwidth": bandwidths,
                     "workloads.0.height": heights,
