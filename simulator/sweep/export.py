@@ -74,17 +74,23 @@ def write_parquet(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], pat
     """Rows as a Parquet file, one typed column per name in ``columns``.
 
     Metric columns carry their description and unit from the metrics registry as field metadata
-    (``description``), so the file documents itself for pandas/Polars users.
+    (``description``), so the file documents itself for pandas/Polars users, and are float64 (null
+    where a metric does not apply) in every file: the schema is the registry's, not this sweep's values.
     """
     pa = _pyarrow()
     import pyarrow.parquet as pq
 
-    from simulator.metrics.registry import parquet_field_docs
+    from simulator.metrics.registry import IDENTITY_COLUMNS, parquet_field_docs, sweep_columns
 
     docs = parquet_field_docs()
+    metrics = set(sweep_columns())
     arrays, fields = [], []
     for name in columns:
         cells, kind = _column([row.get(name) for row in rows])
+        if name in metrics:  # the registry's contract: a metric is a float or null, whatever this sweep holds
+            cells, kind = [None if v is None else float(v) for v in cells], "float64"
+        elif name in IDENTITY_COLUMNS or name in ("point_id", "error"):
+            cells, kind = [None if v is None else str(v) for v in cells], "string"
         arrays.append(pa.array(cells, type=getattr(pa, kind)()))
         meta = {"description": docs[name]} if name in docs else None
         fields.append(pa.field(name, getattr(pa, kind)(), metadata=meta))

@@ -31,9 +31,6 @@ from simulator.sweep.store import ResultsStore
 #: A point function: a task (the point, or what ``task`` made of it) → a JSON-able result mapping (stored as is).
 PointFn = Callable[[Any], Mapping[str, Any]]
 
-#: Metrics stored per run of a point, in column order: every metric of the registry.
-RUN_METRICS = registry.sweep_columns()
-
 
 @dataclass(frozen=True)
 class SweepOutcome:
@@ -121,9 +118,9 @@ def run_sweep(
 
 
 def run_metrics(run: RunResult) -> dict[str, Any]:
-    """The flat metrics of one run stored for a sweep point."""
+    """The flat row of one run stored for a sweep point: the registry's identity and metric columns."""
     flat = run.flat_metrics()
-    return {key: flat[key] for key in ("architecture", "workload", "kind", *RUN_METRICS)}
+    return {key: flat[key] for key in registry.flat_columns()}
 
 
 def evaluate_task(task: PointTask) -> dict[str, Any]:
@@ -161,7 +158,7 @@ def sweep_rows(
 
 def row_columns(paths: Sequence[str]) -> list[str]:
     """Column order of ``sweep.csv`` and the exports: point, overrides, run, metrics, error."""
-    return ["point_id", "index", *paths, "architecture", "workload", "kind", *RUN_METRICS, "error"]
+    return ["point_id", "index", *paths, *registry.flat_columns(), "error"]
 
 
 def write_sweep_outputs(

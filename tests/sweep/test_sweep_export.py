@@ -63,3 +63,19 @@ def test_parquet_without_pyarrow_is_a_clear_error_before_running(
 def test_an_unknown_export_format_is_a_clear_error(tmp_path: Path, scenario: Path, capsys: Any) -> None:
     assert main(["sweep", str(scenario), "-o", str(tmp_path / "o"), "-q", "--export", "r.xlsx"]) == 2
     assert "--export r.xlsx: expected a file name ending in .csv or .parquet" in capsys.readouterr().err
+
+
+def test_parquet_schema_is_the_registry_s(tmp_path: Path, scenario: Path) -> None:
+    """Every registry metric is a float64 column with its description, even one no run of this sweep has (TPOT)."""
+    pq = pytest.importorskip("pyarrow.parquet", reason="the hetsim[parquet] extra (part of hetsim[test])")
+    from simulator.metrics.registry import IDENTITY_COLUMNS, METRICS
+
+    out = tmp_path / "out"
+    assert main(["sweep", str(scenario), "-o", str(out), "--executor", "serial", "-q", "--export", "r.parquet"]) == 0
+    schema = pq.read_schema(out / "r.parquet")
+    for m in METRICS:
+        field = schema.field(m.name)
+        assert str(field.type) == "double", m.name
+        assert field.metadata and m.description in field.metadata[b"description"].decode()
+    assert [str(schema.field(c).type) for c in IDENTITY_COLUMNS] == ["string"] * 3
+    assert pq.read_table(out / "r.parquet").column("tpot_s").null_count == 4  # a GEMM has no TPOT
