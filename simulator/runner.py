@@ -25,6 +25,7 @@ from simulator.report.writers import results_csv, results_json
 from simulator.version import __version__
 from workloads.base import WorkloadInputError
 from workloads.io import TraceFormatError
+from workloads.serving import ServingSpec
 from workloads.spec import build_trace
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ def run_scenario(
     from simulator.engine import simulate
     from simulator.preflight import fix_for
     from simulator.preflight import pairs as scenario_pairs
+    from simulator.serving import simulate_serving
 
     pairs = list(scenario_pairs(spec))
     timeline_limit, timeline_window = timeline_settings(spec)
@@ -97,18 +99,22 @@ def run_scenario(
         if progress is not None:
             progress(done, len(pairs), f"{arch.name} · {workload.label}")
         try:
-            trace = build_trace(workload)
-            run = simulate(
-                arch,
-                trace,
-                spec.runtime,
-                mapping=spec.mapping or None,
-                workload=workload.label,
-                timeline_limit=timeline_limit,
-                progress=run_progress,
-                timeline_window=timeline_window,
-                exact=exact,
-            )
+            if isinstance(workload, ServingSpec):  # a stream of requests: the serving scheduler drives the engine
+                run = simulate_serving(
+                    arch, workload, spec.runtime, mapping=spec.mapping or None, workload=workload.label
+                )
+            else:
+                run = simulate(
+                    arch,
+                    build_trace(workload),
+                    spec.runtime,
+                    mapping=spec.mapping or None,
+                    workload=workload.label,
+                    timeline_limit=timeline_limit,
+                    progress=run_progress,
+                    timeline_window=timeline_window,
+                    exact=exact,
+                )
         except UserError as exc:  # e.g. CapacityError: say which pair of the scenario it is
             where = ("workloads", index)
             error = type(exc)(
@@ -164,8 +170,9 @@ def write_results(
         pngs: dict[str, bytes] = {}
         if "plots" in outputs or "report" in outputs or "svg" in outputs:
             from simulator.report.plots import figure_bytes, standard_figures
+            from simulator.serving.plots import serving_figures  # serving runs: the knee and the batch timelines
 
-            for stem, fig in standard_figures(result).items():
+            for stem, fig in {**standard_figures(result), **serving_figures(result)}.items():
                 pngs[stem] = figure_bytes(fig, "png")
                 folder.write_bytes(f"{stem}.png", pngs[stem])
                 if "svg" in outputs:

@@ -65,6 +65,8 @@ ComputeDtype = Literal["fp32", "fp16", "bf16", "fp8"]  # fp8: FP8 GEMMs and KV (
 
 #: ``after_attention(layer, rope_op, kv_write_op)`` of a :class:`PassPlan`; the return value is ignored.
 AfterAttention = Callable[[int, int, int], object]
+#: ``attention(layer, rope_op, kv_write_op)`` of a :class:`PassPlan`: emits the layer's attention, returns its op id.
+Attention = Callable[[int, int, int], int]
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,8 @@ class PassPlan:
     the LM head runs on; ``after_attention(layer, rope_op, kv_write_op)``: emits extra per-layer
     ops (SnapKV selection) after the layer's attention; nothing later in the pass depends on them
     (its return value is ignored); ``kv_dep(layer)``: an extra dependency of the attention (the op
-    that produced a cache tensor outside the step chain).
+    that produced a cache tensor outside the step chain); ``attention``: emits the layer's attention
+    instead of the one uniform-batch op (a serving step mixes sequences of different lengths).
     """
 
     phase: str
@@ -93,6 +96,7 @@ class PassPlan:
     kv_dep: Callable[[int], int | None] | None = None
     #: tokens already in the cache that the KV write copies (``kv_update: concat``), else 0
     kv_copy_tokens: int = 0
+    attention: Attention | None = None
 
 
 @dataclass
@@ -175,15 +179,18 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             (em.kv(kv_tensor, 2 * stored), *copied), (r, v), {"M": m, "N": 2 * kv_heads * hd}, st,
         )
         kv_writes.append(kvw)
-        sources = plan.kv_read(i)
-        n_keys = sum(n for _, n in sources)
-        kv_reads = tuple(em.kv(name, 2 * b * n * kv_heads * hd) for name, n in sources if n)
-        att = em.emit(
-            L + "attention", "attention", ph, 4 * b * heads * t * n_keys * hd,
-            (em.act("q_rot", m * q_dim), *kv_reads), (em.act("attn_out", m * q_dim),),
-            (r, kvw, plan.kv_dep(i) if plan.kv_dep else None),
-            {"B": b * heads, "M": t, "N": n_keys, "K": hd}, st,
-        )
+        if plan.attention is not None:
+            att = plan.attention(i, r, kvw)
+        else:
+            sources = plan.kv_read(i)
+            n_keys = sum(n for _, n in sources)
+            kv_reads = tuple(em.kv(name, 2 * b * n * kv_heads * hd) for name, n in sources if n)
+            att = em.emit(
+                L + "attention", "attention", ph, 4 * b * heads * t * n_keys * hd,
+                (em.act("q_rot", m * q_dim), *kv_reads), (em.act("attn_out", m * q_dim),),
+                (r, kvw, plan.kv_dep(i) if plan.kv_dep else None),
+                {"B": b * heads, "M": t, "N": n_keys, "K": hd}, st,
+            )
         if plan.after_attention:
             plan.after_attention(i, r, kvw)
         o = em.matmul(L + "o_proj", ph, st, m, d, q_dim, em.act("attn_out", m * q_dim), f"L{i}.o_proj",

@@ -17,12 +17,21 @@ from workloads.llm import BaselineSpec, build_baseline
 from workloads.medusa import MedusaSpec, build_medusa
 from workloads.onnx_import import OnnxSpec, build_onnx
 from workloads.resnet import ResNetSpec, build_resnet
+from workloads.serving import ServingSpec
 from workloads.skynet import SkyNetSpec, build_skynet
 from workloads.snapkv import SnapKVSpec, build_snapkv
 from workloads.trace import Trace
 
+
+def _serving_probe(spec: ServingSpec) -> Trace:
+    # a serving run has no single trace: its scheduler builds one per step (simulator.serving); this is one
+    # representative step, for checks that read a trace (preflight)
+    return spec.probe_step()
+
+
 WorkloadSpec = Annotated[
-    GemmSpec | BaselineSpec | MedusaSpec | SnapKVSpec | SkyNetSpec | ResNetSpec | TraceFileSpec | OnnxSpec,
+    GemmSpec | BaselineSpec | MedusaSpec | SnapKVSpec | SkyNetSpec | ResNetSpec | TraceFileSpec | OnnxSpec
+    | ServingSpec,
     Field(discriminator="kind"),
 ]
 
@@ -35,6 +44,7 @@ _BUILDERS: dict[type[Any], Callable[[Any], Trace]] = {
     ResNetSpec: build_resnet,
     TraceFileSpec: build_trace_file,
     OnnxSpec: build_onnx,
+    ServingSpec: _serving_probe,
 }
 
 WORKLOAD_ADAPTER: TypeAdapter[WorkloadSpec] = TypeAdapter(WorkloadSpec)
@@ -46,5 +56,5 @@ def workload_kinds() -> tuple[str, ...]:
 
 
 def build_trace(spec: Any) -> Trace:
-    """Generate the trace of a validated workload spec."""
+    """Generate the trace of a validated workload spec (``serving``: one representative step)."""
     return _BUILDERS[type(spec)](spec)

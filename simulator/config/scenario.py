@@ -209,6 +209,13 @@ def _workload_uncached(raw: Any, *, loc: tuple[str | int, ...], ctx: _Ctx, seed:
     if kind == "trace" and isinstance(data.get("path"), str) and not Path(data["path"]).is_file():
         problems.append(Problem(ctx.file, (*loc, "path"), f"trace file not found: {data['path']}"))
         return None
+    arrivals = data.get("arrivals")
+    if kind == "serving" and isinstance(arrivals, dict) and isinstance(arrivals.get("trace"), str):
+        request_trace = (ctx.base_dir / arrivals["trace"]).resolve()
+        if not request_trace.is_file():
+            problems.append(Problem(ctx.file, (*loc, "arrivals", "trace"), f"request trace not found: {request_trace}"))
+            return None
+        data["arrivals"] = {**arrivals, "trace": str(request_trace)}
     if "seed" not in data and "seed" in cls.model_fields:
         data["seed"] = seed
     try:

@@ -116,6 +116,16 @@ def _peak_memory(run: RunResult) -> float:
     return float(sum(m.get("total", 0) for m in run.peak_memory_bytes.values()))
 
 
+def _serving(key: str) -> Callable[[RunResult], float | None]:
+    """A reader of one serving metric (``None`` for runs that are not ``kind: serving``)."""
+
+    def read(run: RunResult) -> float | None:
+        value = run.serving.get(key) if run.serving is not None else None
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+    return read
+
+
 _S: frozenset[Tag] = frozenset({"summary", "compare"})
 _C: frozenset[Tag] = frozenset({"compare"})
 _SIM: frozenset[Tag] = frozenset({"simulator"})
@@ -211,6 +221,67 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "frames", "frames", "frames", lambda r: work_units(r, "frame"), None,
         "frames processed (CNN workloads)",
+    ),
+    # serving runs (kind: serving, docs/serving.md): requests arriving at a batching engine
+    Metric(
+        "requests_per_s", "requests/s", "requests/s", _serving("requests_per_s"), "higher",
+        "completed requests / span (time 0 to the last completion) of a serving run",
+    ),
+    *(
+        Metric(
+            f"{what}_p{q}_s", f"{label} p{q}", "s", _serving(f"{what}_p{q}_s"), "lower",
+            f"{q}th percentile over a serving run's requests of {text}", "time", short=f"{what.upper()} p{q}",
+        )
+        for what, label, text in (
+            ("ttft", "time to first token", "first token − arrival"),
+            ("tpot", "time per output token", "(finish − first token) / (output tokens − 1)"),
+            ("e2e", "end-to-end latency", "finish − arrival"),
+        )
+        for q in (50, 90, 99)
+    ),
+    Metric(
+        "goodput_requests_per_s", "goodput", "requests/s", _serving("goodput_requests_per_s"), "higher",
+        "requests meeting both SLO targets (slo.ttft, slo.tpot) / span of a serving run",
+    ),
+    Metric(
+        "slo_attainment", "SLO attainment", "fraction", _serving("slo_attainment"), "higher",
+        "share of a serving run's completed requests meeting both SLO targets",
+    ),
+    Metric(
+        "offered_rate_per_s", "offered load", "requests/s", _serving("offered_rate_per_s"), None,
+        "arrival rate of a serving run (the process's rate, or requests / last arrival of a trace)",
+    ),
+    Metric(
+        "completed_requests", "completed requests", "requests", _serving("completed_requests"), None,
+        "requests a serving run completed",
+    ),
+    Metric(
+        "rejected_requests", "rejected requests", "requests", _serving("rejected_requests"), "lower",
+        "requests a serving run turned away because they could never fit (reasons in results.json)",
+    ),
+    Metric(
+        "preemptions", "preemptions", "", _serving("preemptions"), "lower",
+        "sequences a serving run preempted when KV-cache blocks ran out (recompute or swap)",
+    ),
+    Metric(
+        "mean_batch_sequences", "mean batch", "sequences", _serving("mean_batch_sequences"), None,
+        "sequences per step of a serving run, time-weighted over its span (idle time counts as 0)",
+    ),
+    Metric(
+        "max_batch_sequences", "max batch", "sequences", _serving("max_batch_sequences"), None,
+        "most sequences in one step of a serving run",
+    ),
+    Metric(
+        "mean_kv_occupancy", "mean KV-cache occupancy", "fraction", _serving("mean_kv_occupancy"), None,
+        "KV-cache blocks in use / the pool, time-weighted over a serving run's span",
+    ),
+    Metric(
+        "peak_kv_occupancy", "peak KV-cache occupancy", "fraction", _serving("peak_kv_occupancy"), None,
+        "most KV-cache blocks in use at once / the pool, in a serving run",
+    ),
+    Metric(
+        "busy_fraction", "busy fraction", "fraction", _serving("busy_fraction"), None,
+        "share of a serving run's span spent running steps (the rest: waiting for requests or swaps)",
     ),
     Metric(
         "operators", "operators", "", lambda r: float(r.operators), None,

@@ -181,6 +181,10 @@ class RunResult:
     devices: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
     #: data-movement energy on links between chips (part of ``energy.data_movement_j``)
     energy_inter_device_j: float = 0.0
+    #: serving runs only (``kind: serving``): the serving metrics (``requests_per_s``, ``ttft_p50_s``, …, read by
+    #: the registry, see :mod:`simulator.serving.metrics`), plus ``series`` (per-step time series) and
+    #: ``rejections`` (why requests were turned away)
+    serving: Mapping[str, Any] | None = None
 
     @property
     def utilisation(self) -> dict[str, float]:
@@ -243,7 +247,14 @@ class RunResult:
             "timeline_window": self.timeline_window.to_json(),
             "hardware": self.hardware.to_json(),
             "trace_header": dict(self.header),
+            **self._serving_json(),
         }
+
+    def _serving_json(self) -> dict[str, Any]:
+        """A serving run's time series and rejections (its scalar metrics are registry columns)."""
+        if self.serving is None:
+            return {}
+        return {"serving": {k: v for k, v in self.serving.items() if isinstance(v, Mapping | list | tuple)}}
 
 
 def _plain(nested: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -807,7 +807,8 @@ def standard_figures(result: ScenarioResult) -> dict[str, Figure]:
     """The standard figure set of a scenario, by file stem; built once, for the plot files and the report.
 
     ``energy``, ``latency``; ``comparison`` when there are several runs; per run with a kept
-    timeline ``gantt-<run>``; per run whose hardware gives its roofs ``roofline-<run>``.
+    timeline ``gantt-<run>``; per run whose hardware gives its roofs ``roofline-<run>``. (Serving runs
+    add ``knee`` and ``batches-<run>``, from :mod:`simulator.serving.plots`, written by the runner.)
     """
     figures: dict[str, Figure] = {}
     if not result.runs:

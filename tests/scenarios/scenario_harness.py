@@ -44,11 +44,12 @@ METRICS = tuple(m.name for m in model_metrics())
 #: their golden sweep test is marked ``slow``. Their base run is always checked.
 SLOW_SWEEPS = {"decode-memory-bound": 15, "medusa-bandwidth": 12, "snapkv-long-prompt": 32}
 #: Scenarios whose base run is slow (its golden test is marked ``slow``; seconds measured on 2 cores).
-SLOW_RUNS = {"flagship": 24}
+SLOW_RUNS = {"flagship": 24, "serving-knee": 31}
 #: Reduced variants (dotted path -> value, as in a sweep) of the slow scenarios, checked in the default
 #: test run against ``golden.json``'s ``reduced`` entry so that every scenario has a non-slow golden check.
 REDUCED = {
     "flagship": {f"workloads.{i}.generate_tokens": 16 for i in range(3)},
+    "serving-knee": {f"workloads.{i}.requests": 20 for i in range(5)},
 }
 
 

@@ -302,3 +302,39 @@ def test_batching_erodes_the_moe_advantage() -> None:
     gain_b1 = r[("h100-sxm", "dense-b1")].tpot_s / r[("h100-sxm", "moe-b1")].tpot_s
     gain_b32 = r[("h100-sxm", "dense-b32")].tpot_s / r[("h100-sxm", "moe-b32")].tpot_s
     assert gain_b32 < 0.5 * gain_b1
+
+
+# serving (docs/serving.md)
+
+
+@pytest.mark.slow
+def test_serving_knee_h100_serves_more_at_lower_latency_and_batching_cuts_joules() -> None:
+    r = runs("serving-knee")
+    loads = ("chat-2/s", "chat-8/s", "chat-16/s", "chat-32/s", "chat-64/s")
+    for arch in ("a100-80gb", "h100-sxm"):
+        tpot = [r[(arch, w)].serving["tpot_p50_s"] for w in loads]
+        joules = [r[(arch, w)].flat_metrics()["energy_per_token_j"] for w in loads]
+        assert tpot == sorted(tpot)  # the batch grows with the load: each step gets longer
+        assert joules == sorted(joules, reverse=True) and joules[0] > 3 * joules[-1]
+    a100, h100 = r[("a100-80gb", "chat-64/s")].serving, r[("h100-sxm", "chat-64/s")].serving
+    assert a100["requests_per_s"] < 0.5 * 64  # past A100's knee: served well below offered
+    assert h100["requests_per_s"] > 1.4 * a100["requests_per_s"]
+    assert h100["ttft_p99_s"] < a100["ttft_p99_s"] and h100["tpot_p99_s"] < a100["tpot_p99_s"]
+
+
+def test_serving_medusa_gain_shrinks_with_batch() -> None:
+    r = runs("serving-medusa-load")
+    speedup = {b: r[("a100-80gb", f"medusa-{b}")].tokens_per_s / r[("a100-80gb", f"baseline-{b}")].tokens_per_s
+               for b in (1, 16, 64)}
+    assert speedup[1] > 1.6 > 1.3 > speedup[16] > speedup[64]
+    chain = r[("a100-80gb", "medusa-chain-16")].tokens_per_s / r[("a100-80gb", "baseline-16")].tokens_per_s
+    assert chain > 2 * speedup[16]  # a smaller tree keeps more of the gain
+
+
+def test_serving_snapkv_lets_more_users_in() -> None:
+    r = runs("serving-snapkv-users")
+    base, snap = r[("a100-80gb", "baseline")].flat_metrics(), r[("a100-80gb", "snapkv")].flat_metrics()
+    assert base["peak_kv_occupancy"] > 0.95  # the KV cache caps the baseline's batch
+    assert snap["max_batch_sequences"] > 1.3 * base["max_batch_sequences"]
+    assert snap["requests_per_s"] > 1.5 * base["requests_per_s"]
+    assert snap["energy_per_token_j"] < 0.7 * base["energy_per_token_j"]

@@ -26,7 +26,9 @@ SPECS: list[dict[str, Any]] = [
 
 
 def test_kinds() -> None:
-    assert set(workload_kinds()) == {"gemm", "baseline", "medusa", "snapkv", "skynet", "resnet", "trace", "onnx"}
+    assert set(workload_kinds()) == {
+        "gemm", "baseline", "medusa", "snapkv", "skynet", "resnet", "trace", "onnx", "serving"
+    }
 
 
 @pytest.mark.parametrize("cls", list(_BUILDERS))
