@@ -30,18 +30,18 @@ check: lint  ## the edit-test loop (< 2 min): lint + every test not marked slow 
 	$(BIN)/python -m pytest -q -m 'not slow and not fidelity'
 
 lint: $(TEST_STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
-	$(BIN)/ruff check simulator workloads tests
+	$(BIN)/ruff check simulator workloads benchmarks tools tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)  ## benchmark suite: wall time, operators/s, events/s, peak memory per case -> $(OUT)/bench.json (BENCH_ARGS=--small: seconds)
-	$(BIN)/python -m simulator.bench -o $(OUT)/bench.json $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks -o $(OUT)/bench.json $(BENCH_ARGS)
 
 fidelity: $(STAMP)  ## predictions vs published measurements
 	$(BIN)/hetsim fidelity -o $(OUT)/fidelity
 
 docs: $(STAMP)  ## regenerate docs/yaml-reference.md from the pydantic models (a test fails when it is stale)
-	$(BIN)/python -m simulator.docsgen
+	$(BIN)/python -m tools.docsgen
 
 # Optional, never in CI: hetsim vs GenZ, llm-analysis, ZigZag (one env) and SCALE-Sim (its own env: numpy<2).
 # Peer versions are pinned so that the numbers in docs/crosscheck.md reproduce.
@@ -52,7 +52,7 @@ crosscheck:  ## hetsim side by side with peer tools (installs them into .venv-cr
 	$(CC_VENV)/bin/python -m pip install --quiet -e . genz-llm==0.0.16 llm-analysis==0.2.2 zigzag-dse==3.9.1
 	test -x $(SS_VENV)/bin/python || $(PYTHON) -m venv $(SS_VENV)
 	$(SS_VENV)/bin/python -m pip install --quiet scalesim==3.0.0 'numpy<2'
-	$(CC_VENV)/bin/python -m simulator.crosscheck --scalesim-python $(SS_VENV)/bin/python
+	$(CC_VENV)/bin/python -m tools.crosscheck --scalesim-python $(SS_VENV)/bin/python
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from simulator.bench import BENCH_ARCH, decode_ops
+from benchmarks import BENCH_ARCH, decode_ops
 from simulator.config.architecture import ArchitectureSpec
 from simulator.engine import simulate
 from simulator.metrics.result import RunResult

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from simulator.bench import BENCH_ARCH, benchmark, decode_ops, main
-from simulator.bench.cases import Case, default_cases, execute, trace_tokens
-from simulator.bench.harness import memory_flat, run_cases, select, table, targets
-from simulator.bench.micro import micro_trace
+from benchmarks import BENCH_ARCH, benchmark, decode_ops, main
+from benchmarks.cases import Case, default_cases, execute, trace_tokens
+from benchmarks.harness import memory_flat, run_cases, select, table, targets
+from benchmarks.micro import micro_trace
 
 
 @pytest.fixture(scope="module")

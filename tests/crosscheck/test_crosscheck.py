@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from simulator.crosscheck import hetsim_side as hs
-from simulator.crosscheck.peers import ZIGZAG_LEVEL_OF, zigzag_workload
-from simulator.crosscheck.scalesim_runner import parse_report
-from simulator.crosscheck.table import Row, pct_diff, render
+from tools.crosscheck import hetsim_side as hs
+from tools.crosscheck.peers import ZIGZAG_LEVEL_OF, zigzag_workload
+from tools.crosscheck.scalesim_runner import parse_report
+from tools.crosscheck.table import Row, pct_diff, render
 
 
 def test_zigzag_per_access_energies_convert_to_per_byte() -> None:

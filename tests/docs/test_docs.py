@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from simulator import docsgen
+from tools import docsgen
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])

@@ -234,7 +234,7 @@ def test_empty_trace(tiny_arch: TinyArch) -> None:
 
 
 def test_signature_cache_eviction_changes_nothing(tiny_arch: TinyArch, monkeypatch: pytest.MonkeyPatch) -> None:
-    from simulator.bench import decode_ops
+    from benchmarks import decode_ops
     from simulator.engine import signatures
 
     t = Trace.from_operators({"workload": "decode"}, decode_ops(layers=2, steps=6, hidden=256, ffn=704))

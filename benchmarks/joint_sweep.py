@@ -9,7 +9,7 @@ per-core rate (a local pool multiplies it by the cores). Not in the tests: it ta
 
 from __future__ import annotations
 
-from simulator.bench.cases import Case
+from benchmarks.cases import Case
 
 
 def joint_sweep_case(*, small: bool = False) -> Case:

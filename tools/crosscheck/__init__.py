@@ -6,8 +6,8 @@ ZigZag's ``tpu_like`` per-access energies is compared with ZigZag's (``zigzag-ds
 per-level split and with SCALE-Sim's (``scalesim``) cycle count. ``docs/crosscheck.md`` records
 the numbers and explains the differences.
 
-Modules: :mod:`~simulator.crosscheck.hetsim_side` (hetsim's architectures, traces and numbers),
-:mod:`~simulator.crosscheck.peers` (adapters that run the peers),
-:mod:`~simulator.crosscheck.scalesim_runner` (standalone, for SCALE-Sim's own environment),
-:mod:`~simulator.crosscheck.table` (side-by-side rows) and :mod:`~simulator.crosscheck.run` (CLI).
+Modules: :mod:`~tools.crosscheck.hetsim_side` (hetsim's architectures, traces and numbers),
+:mod:`~tools.crosscheck.peers` (adapters that run the peers),
+:mod:`~tools.crosscheck.scalesim_runner` (standalone, for SCALE-Sim's own environment),
+:mod:`~tools.crosscheck.table` (side-by-side rows) and :mod:`~tools.crosscheck.run` (CLI).
 """

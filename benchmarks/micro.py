@@ -1,4 +1,4 @@
-"""Engine micro-benchmarks (the ``micro.*`` cases of ``python -m simulator.bench``).
+"""Engine micro-benchmarks (the ``micro.*`` cases of ``python -m benchmarks``).
 
 Replays two traces on a small made-up two-unit architecture and prints operators, SimPy events,
 wall time, operators/s and events/s for each: a decode-like trace (per layer: norm, q/k/v

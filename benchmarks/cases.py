@@ -1,13 +1,13 @@
-"""The benchmark cases of ``python -m simulator.bench`` and the code that runs one case.
+"""The benchmark cases of ``python -m benchmarks`` and the code that runs one case.
 
 A :class:`Case` is plain, picklable data (a name, a runner kind, parameters); :func:`execute` runs
-it and returns its figures. The harness (:mod:`simulator.bench.harness`) calls :func:`execute` in a
+it and returns its figures. The harness (:mod:`benchmarks.harness`) calls :func:`execute` in a
 fresh ``spawn`` process per case, so each case's peak RSS is its own.
 
 Kinds of case:
 
 ``micro``
-    the engine micro-benchmarks of :mod:`simulator.bench.micro` (made-up architecture, trace
+    the engine micro-benchmarks of :mod:`benchmarks.micro` (made-up architecture, trace
     built as a list before timing: the engine alone).
 ``scenario``
     one architecture × one workload through :func:`simulator.runner.run_scenario`, the code path of
@@ -75,7 +75,7 @@ def trace_tokens(operators: int, *, prompt: int, model: str = "llama-2-7b") -> i
 
 def default_cases(*, small: bool = False) -> list[Case]:
     """The benchmark cases in run order; ``small`` shrinks every size to seconds (smoke tests)."""
-    from simulator.bench.joint_sweep import joint_sweep_case
+    from benchmarks.joint_sweep import joint_sweep_case
 
     prompt, generate = (16, 4) if small else (512, 512)
     snap_prompt, snap_capacity = (512, 128) if small else (32_768, 2048)
@@ -270,7 +270,7 @@ def _run_scenario(name: str, params: Mapping[str, Any], workdir: Path, workload:
 
 
 def _micro(case: Case, workdir: Path) -> dict[str, Any]:
-    from simulator.bench.micro import measure_micro
+    from benchmarks.micro import measure_micro
 
     return measure_micro(str(case.params["case"]), int(case.params["size"]))
 

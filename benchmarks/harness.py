@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from simulator.bench.cases import Case, execute
+from benchmarks.cases import Case, execute
 
 FORMAT = "hetsim-bench"
 VERSION = 1

@@ -1,4 +1,4 @@
-"""``python -m simulator.bench``: run the benchmark cases, print a table and write ``bench.json``."""
+"""``python -m benchmarks``: run the benchmark cases, print a table and write ``bench.json``."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from typing import Any
 
 from rich.console import Console
 
-from simulator.bench.cases import Case, default_cases
-from simulator.bench.harness import machine_info, print_report, report, run_cases, select
+from benchmarks.cases import Case, default_cases
+from benchmarks.harness import machine_info, print_report, report, run_cases, select
 
 
 def _with_steps(cases: list[Case], steps: int | None) -> list[Case]:
@@ -59,7 +59,7 @@ def benchmark(
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(
-        prog="python -m simulator.bench",
+        prog="python -m benchmarks",
         description="hetsim benchmark suite: wall time, simulated operators/s, events/s and peak memory per case.",
     )
     parser.add_argument("-o", "--output", help="write the figures as JSON to this file (e.g. out/bench.json)")

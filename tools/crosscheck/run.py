@@ -1,4 +1,4 @@
-"""Run every cross-check, print hetsim vs each peer side by side (``python -m simulator.crosscheck``)."""
+"""Run every cross-check, print hetsim vs each peer side by side (``python -m tools.crosscheck``)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from simulator.crosscheck import hetsim_side as hs
-from simulator.crosscheck import peers
-from simulator.crosscheck.table import Row, render
+from tools.crosscheck import hetsim_side as hs
+from tools.crosscheck import peers
+from tools.crosscheck.table import Row, render
 
 T = TypeVar("T")
 
@@ -131,7 +131,7 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI: run the checks, print the table (and optionally JSON); exit 1 if any side failed."""
-    parser = argparse.ArgumentParser(prog="python -m simulator.crosscheck", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tools.crosscheck", description=__doc__)
     parser.add_argument("--prompt-tokens", type=int, default=1024, help="prefill length (default 1024)")
     parser.add_argument(
         "--scalesim-python", type=Path, default=DEFAULT_SCALESIM_PYTHON,

@@ -4,7 +4,7 @@ SCALE-Sim (``scalesim`` on PyPI) needs ``numpy<2``, so it lives in its own envir
 (``.venv-scalesim``) that does not have hetsim installed: this file imports only the standard
 library and ``scalesim`` and is run by path::
 
-    .venv-scalesim/bin/python simulator/crosscheck/scalesim_runner.py --rows 32 --cols 32 \
+    .venv-scalesim/bin/python tools/crosscheck/scalesim_runner.py --rows 32 --cols 32 \
         --ifmap 58 58 --filter 3 3 --channels 64 --filters 64 --stride 1
 
 The layer is given as SCALE-Sim's convolution topology sees it (input already padded; output

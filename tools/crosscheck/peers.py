@@ -2,7 +2,7 @@
 
 The peers are *not* hetsim dependencies: ``make crosscheck`` installs ``genz-llm``,
 ``llm-analysis`` and ``zigzag-dse`` into ``.venv-crosscheck`` (where these adapters import them)
-and ``scalesim`` into ``.venv-scalesim`` (run through :mod:`simulator.crosscheck.scalesim_runner`
+and ``scalesim`` into ``.venv-scalesim`` (run through :mod:`tools.crosscheck.scalesim_runner`
 in a subprocess, because it needs ``numpy<2``). Each adapter imports its peer inside the function,
 so this module imports anywhere.
 """
@@ -21,7 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from simulator.crosscheck.hetsim_side import (
+from tools.crosscheck.hetsim_side import (
     A100_HBM_BYTES,
     A100_HBM_BYTES_PER_S,
     A100_PEAK_FP16_FLOPS,
@@ -191,7 +191,7 @@ def zigzag_conv() -> ConvNumbers:
 
 
 def scalesim_conv(python: str | Path) -> dict[str, float]:
-    """SCALE-Sim through :mod:`simulator.crosscheck.scalesim_runner` in the interpreter ``python``."""
+    """SCALE-Sim through :mod:`tools.crosscheck.scalesim_runner` in the interpreter ``python``."""
     ih, iw = conv_input_hw()
     d = CONV
     runner = Path(__file__).with_name("scalesim_runner.py")

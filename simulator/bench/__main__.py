@@ -1,5 +1,0 @@
-"""``python -m simulator.bench``."""
-
-from simulator.bench.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Developer tooling kept out of the installed package: generated docs (docsgen) and peer cross-checks (crosscheck)."""
