@@ -289,16 +289,6 @@ def test_every_shipped_scenario_validates(path: Path, capsys: pytest.CaptureFixt
     assert main(["validate", str(path)]) == 0, capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_flagship_runs(tmp_path: Path) -> None:
-    assert main(["run", str(REPO_ROOT / "scenarios" / "flagship.yaml"), "-o", str(tmp_path), "-q"]) == 0
-    runs = {(r["architecture"], r["workload"]): r for r in json.loads((tmp_path / "results.json").read_text())["runs"]}
-    assert len(runs) == 6
-    for arch in ("a100-80gb", "a100-2x-hbm"):
-        assert runs[arch, "medusa"]["tpot_s"] < runs[arch, "baseline"]["tpot_s"]
-        assert runs[arch, "snapkv"]["energy_j"]["total"] < runs[arch, "baseline"]["energy_j"]["total"]
-
-
 def test_engine_user_error_names_the_pair(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     small = {"base": "a100-80gb", "name": "tiny-hbm", "set": {"memories.hbm.capacity": "1 MiB"}}
     path = write(

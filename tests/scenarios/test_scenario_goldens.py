@@ -32,6 +32,7 @@ from scenario_harness import (
     runs_summary,
     scenario_names,
     scenario_path,
+    scenario_result,
 )
 
 from simulator.cli import main
@@ -113,6 +114,31 @@ def test_hetsim_run_writes_the_tutorial_plots(tmp_path: Path) -> None:
     names = {p.name for p in out.glob("*.png")}
     assert {"energy.png", "latency.png", "comparison.png"} <= names
     assert any(n.startswith("roofline-") for n in names)
+
+
+@pytest.mark.slow
+def test_hetsim_run_of_the_flagship_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`hetsim run` of the flagship writes its results; the simulation is the golden's (run once per session)."""
+    import json
+
+    import simulator.runner
+
+    simulated: list[str] = []
+
+    def cached_run(spec: object, **_: object) -> object:
+        simulated.append(getattr(spec, "name", ""))
+        return scenario_result("flagship")
+
+    monkeypatch.setattr(simulator.runner, "run_scenario", cached_run)
+    assert main(["run", str(scenario_path("flagship")), "-o", str(tmp_path), "-q"]) == 0
+    assert simulated == ["flagship"]
+    rows = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["runs"]
+    runs = {(r["architecture"], r["workload"]): r for r in rows}
+    assert len(runs) == 6
+    for arch in ("a100-80gb", "a100-2x-hbm"):
+        assert runs[arch, "medusa"]["tpot_s"] < runs[arch, "baseline"]["tpot_s"]
+        assert runs[arch, "snapkv"]["energy_j"]["total"] < runs[arch, "baseline"]["energy_j"]["total"]
+    assert (tmp_path / "report.html").is_file()
 
 
 def test_hetsim_sweep_on_a_shipped_scenario(tmp_path: Path) -> None:
