@@ -29,8 +29,9 @@ test: lint  ## lint, strict type checking and the whole test suite (what CI runs
 check: lint  ## the edit-test loop (< 2 min): lint + every test not marked slow or fidelity
 	$(BIN)/python -m pytest -q -m 'not slow and not fidelity'
 
-lint: $(TEST_STAMP)  ## ruff + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
+lint: $(TEST_STAMP)  ## ruff check + ruff format --check + mypy --strict + the import layer contracts (pyproject [tool.importlinter])
 	$(BIN)/ruff check simulator workloads benchmarks tools tests
+	$(BIN)/ruff format --check simulator workloads benchmarks tools tests
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 

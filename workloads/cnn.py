@@ -39,8 +39,17 @@ class CNNBuilder:
         self.params = 0
         self.macs = 0
 
-    def conv(self, name: str, x: FeatureMap, k: int, r: int, stride: int = 1, pad: int = 0, groups: int = 1,
-             bias: bool = False) -> FeatureMap:
+    def conv(
+        self,
+        name: str,
+        x: FeatureMap,
+        k: int,
+        r: int,
+        stride: int = 1,
+        pad: int = 0,
+        groups: int = 1,
+        bias: bool = False,
+    ) -> FeatureMap:
         """``Conv2d(x.c, k, r×r, stride, pad, groups)``; depthwise (groups == C == K) → kind ``dwconv2d``."""
         if x.c % groups or k % groups:
             raise ValueError(f"conv {name}: channels {x.c}→{k} are not divisible by groups(={groups})")
@@ -55,14 +64,20 @@ class CNNBuilder:
         em = self.em
         out = FeatureMap(f"fm.{name}", k, h, w, None)
         op = em.emit(
-            name, kind, self.phase, 2 * macs + (b * k * h * w if bias else 0),
-            (em.act(x.name, x.elements(b)), em.weight(f"{name}.weight", weights)), (em.act(out.name, out.elements(b)),),
-            (x.op,), {"N": b, "C": x.c, "H": h, "W": w, "K": k, "R": r, "S": r, "stride": stride, "groups": groups},
+            name,
+            kind,
+            self.phase,
+            2 * macs + (b * k * h * w if bias else 0),
+            (em.act(x.name, x.elements(b)), em.weight(f"{name}.weight", weights)),
+            (em.act(out.name, out.elements(b)),),
+            (x.op,),
+            {"N": b, "C": x.c, "H": h, "W": w, "K": k, "R": r, "S": r, "stride": stride, "groups": groups},
         )
         return FeatureMap(out.name, k, h, w, op)
 
-    def elementwise(self, name: str, inputs: tuple[FeatureMap, ...], flops_per_element: int,
-                    params: int = 0) -> FeatureMap:
+    def elementwise(
+        self, name: str, inputs: tuple[FeatureMap, ...], flops_per_element: int, params: int = 0
+    ) -> FeatureMap:
         """An element-wise op over the first input's shape (per-channel ``params`` read as a weight)."""
         x = inputs[0]
         b = self.batch
@@ -73,13 +88,20 @@ class CNNBuilder:
             reads = (*reads, em.weight(f"{name}.weight", params))
         out = FeatureMap(f"fm.{name}", x.c, x.h, x.w, None)
         op = em.emit(
-            name, "elementwise", self.phase, flops_per_element * x.elements(b), reads,
-            (em.act(out.name, out.elements(b)),), tuple(i.op for i in inputs), {"M": b * x.c, "N": x.h * x.w},
+            name,
+            "elementwise",
+            self.phase,
+            flops_per_element * x.elements(b),
+            reads,
+            (em.act(out.name, out.elements(b)),),
+            tuple(i.op for i in inputs),
+            {"M": b * x.c, "N": x.h * x.w},
         )
         return FeatureMap(out.name, x.c, x.h, x.w, op)
 
-    def pool(self, name: str, x: FeatureMap, r: int, stride: int, pad: int = 0, mode: str = "max",
-             global_pool: bool = False) -> FeatureMap:
+    def pool(
+        self, name: str, x: FeatureMap, r: int, stride: int, pad: int = 0, mode: str = "max", global_pool: bool = False
+    ) -> FeatureMap:
         """Max/avg pooling r×r (FLOPs: r²−1 compares or adds per output, +1 divide for avg)."""
         if global_pool:
             r, stride, pad = x.h, 1, 0
@@ -90,8 +112,13 @@ class CNNBuilder:
         per_out = r * r - 1 + (1 if mode == "avg" else 0)
         out = FeatureMap(f"fm.{name}", x.c, h, w, None)
         op = em.emit(
-            name, "pool", self.phase, per_out * b * x.c * h * w, (em.act(x.name, x.elements(b)),),
-            (em.act(out.name, out.elements(b)),), (x.op,),
+            name,
+            "pool",
+            self.phase,
+            per_out * b * x.c * h * w,
+            (em.act(x.name, x.elements(b)),),
+            (em.act(out.name, out.elements(b)),),
+            (x.op,),
             {"N": b, "C": x.c, "H": h, "W": w, "R": r, "S": r, "stride": stride},
         )
         return FeatureMap(out.name, x.c, h, w, op)
@@ -102,8 +129,14 @@ class CNNBuilder:
         em = self.em
         out = FeatureMap(f"fm.{name}", c, h, w, None)
         op = em.emit(
-            name, kind, self.phase, 0, tuple(em.act(i.name, i.elements(b)) for i in inputs),
-            (em.act(out.name, out.elements(b)),), tuple(i.op for i in inputs), {"N": b, "C": c, "H": h, "W": w},
+            name,
+            kind,
+            self.phase,
+            0,
+            tuple(em.act(i.name, i.elements(b)) for i in inputs),
+            (em.act(out.name, out.elements(b)),),
+            tuple(i.op for i in inputs),
+            {"N": b, "C": c, "H": h, "W": w},
         )
         return FeatureMap(out.name, c, h, w, op)
 
@@ -115,13 +148,15 @@ class CNNBuilder:
         self.macs += b * k * n
         em = self.em
         out = FeatureMap(f"fm.{name}", n, 1, 1, None)
-        op = em.matmul(name, self.phase, 0, b, n, k, em.act(x.name, x.elements(b)), f"{name}.weight", out.name,
-                       (x.op,), bias=bias)
+        op = em.matmul(
+            name, self.phase, 0, b, n, k, em.act(x.name, x.elements(b)), f"{name}.weight", out.name, (x.op,), bias=bias
+        )
         return FeatureMap(out.name, n, 1, 1, op)
 
 
-def cnn_header(model: str, workload: str, batch: int, input_shape: list[int], params: int, macs: int,
-               precision: str) -> dict[str, Any]:
+def cnn_header(
+    model: str, workload: str, batch: int, input_shape: list[int], params: int, macs: int, precision: str
+) -> dict[str, Any]:
     """The trace header of a CNN workload (one run = ``batch`` frames)."""
     return {
         "format": "hetsim-trace",

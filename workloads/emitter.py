@@ -41,8 +41,15 @@ class Emitter:
     """
 
     def __init__(
-        self, dtype: str, weight_dtype: str, group_size: int = QUANT_GROUP, zero_points: bool = False, *,
-        tensor_parallel: int = 1, pipeline_parallel: int = 1, expert_parallel: int = 1,
+        self,
+        dtype: str,
+        weight_dtype: str,
+        group_size: int = QUANT_GROUP,
+        zero_points: bool = False,
+        *,
+        tensor_parallel: int = 1,
+        pipeline_parallel: int = 1,
+        expert_parallel: int = 1,
     ) -> None:
         self.dtype = dtype
         self.tp = tensor_parallel
@@ -145,17 +152,37 @@ class Emitter:
         return op.id
 
     def _emit_parallel(
-        self, name: str, kind: str, phase: str, flops: float, reads: tuple[TensorRef, ...],
-        writes: tuple[TensorRef, ...], deps: tuple[int, ...], dims: Mapping[str, int] | None, step: int,
-        tokens: float, frees: tuple[str, ...], dtype: str | None,
+        self,
+        name: str,
+        kind: str,
+        phase: str,
+        flops: float,
+        reads: tuple[TensorRef, ...],
+        writes: tuple[TensorRef, ...],
+        deps: tuple[int, ...],
+        dims: Mapping[str, int] | None,
+        step: int,
+        tokens: float,
+        frees: tuple[str, ...],
+        dtype: str | None,
     ) -> int:
         ids = []
         for i, device in enumerate(self.group):
             op = Operator(
-                id=self.next_id, name=name, kind=kind, phase=phase, flops=float(flops), reads=reads, writes=writes,
+                id=self.next_id,
+                name=name,
+                kind=kind,
+                phase=phase,
+                flops=float(flops),
+                reads=reads,
+                writes=writes,
                 deps=tuple(sorted({self._local(d, i) for d in deps})),
-                dtype=dtype or (self.dtype if kind == "matmul" else self.vector_dtype), dims=dict(dims or {}),
-                step=step, tokens=float(tokens) if i == 0 else 0.0, frees=frees, device=device,
+                dtype=dtype or (self.dtype if kind == "matmul" else self.vector_dtype),
+                dims=dict(dims or {}),
+                step=step,
+                tokens=float(tokens) if i == 0 else 0.0,
+                frees=frees,
+                device=device,
             )
             self._buffer.append(op)
             ids.append(self.next_id)
@@ -169,8 +196,18 @@ class Emitter:
             return dep
         deps = tuple(sorted({self._local(dep, i) for i in range(len(self.group))}))
         op = Operator(
-            id=self.next_id, name=name, kind=kind, phase=phase, flops=0.0, reads=(tensor,), writes=(tensor,),
-            deps=deps, dtype=self.vector_dtype, dims={"bytes": tensor.bytes}, step=step, device=self.group[0],
+            id=self.next_id,
+            name=name,
+            kind=kind,
+            phase=phase,
+            flops=0.0,
+            reads=(tensor,),
+            writes=(tensor,),
+            deps=deps,
+            dtype=self.vector_dtype,
+            dims={"bytes": tensor.bytes},
+            step=step,
+            device=self.group[0],
             group=self.group,
         )
         self._buffer.append(op)
@@ -179,8 +216,9 @@ class Emitter:
         self._ids[handle] = ((handle,) * len(self.group), self.group)
         return handle
 
-    def move(self, handle: int | None, to: tuple[int, ...], name: str, phase: str, step: int,
-             tensor: TensorRef) -> int | None:
+    def move(
+        self, handle: int | None, to: tuple[int, ...], name: str, phase: str, step: int, tensor: TensorRef
+    ) -> int | None:
         """``handle``'s value on group ``to``: ``send_recv`` from each position of its group (pipeline stages)."""
         if handle is None:
             return None
@@ -197,9 +235,19 @@ class Emitter:
                 continue
             created.append(self.next_id)
             op = Operator(
-                id=self.next_id, name=name, kind="send_recv", phase=phase, flops=0.0, reads=(tensor,),
-                writes=(tensor,), deps=(dep,), dtype=self.vector_dtype, dims={"bytes": tensor.bytes}, step=step,
-                device=source, group=(source, device),
+                id=self.next_id,
+                name=name,
+                kind="send_recv",
+                phase=phase,
+                flops=0.0,
+                reads=(tensor,),
+                writes=(tensor,),
+                deps=(dep,),
+                dtype=self.vector_dtype,
+                dims={"bytes": tensor.bytes},
+                step=step,
+                device=source,
+                group=(source, device),
             )
             self._buffer.append(op)
             ids.append(self.next_id)
@@ -227,8 +275,19 @@ class Emitter:
         return out
 
     def matmul(
-        self, name: str, phase: str, step: int, m: int, n: int, k: int, inp: TensorRef, weight: str, out: str,
-        deps: tuple[int | None, ...], bias: bool = False, extra_reads: tuple[TensorRef, ...] = (),
+        self,
+        name: str,
+        phase: str,
+        step: int,
+        m: int,
+        n: int,
+        k: int,
+        inp: TensorRef,
+        weight: str,
+        out: str,
+        deps: tuple[int | None, ...],
+        bias: bool = False,
+        extra_reads: tuple[TensorRef, ...] = (),
     ) -> int:
         """A linear layer ``out[M,N] = inp[M,K] · W[K,N] (+ b)``.
 
@@ -240,11 +299,26 @@ class Emitter:
         if self.quantised(weight):
             ops = DEQUANT_OPS[(self.weight_dtype, self.zero_points)]
             deq = self.emit(
-                name + ".dequant", "dequant", phase, ops * k * n, (), (), deps, {"M": k, "N": n}, step,
+                name + ".dequant",
+                "dequant",
+                phase,
+                ops * k * n,
+                (),
+                (),
+                deps,
+                {"M": k, "N": n},
+                step,
                 dtype=self.vector_dtype,
             )
             deps = (*deps, deq)
         return self.emit(
-            name, "matmul", phase, 2 * m * n * k + (m * n if bias else 0), reads, (self.act(out, m * n),), deps,
-            {"B": 1, "M": m, "N": n, "K": k}, step,
+            name,
+            "matmul",
+            phase,
+            2 * m * n * k + (m * n if bias else 0),
+            reads,
+            (self.act(out, m * n),),
+            deps,
+            {"B": 1, "M": m, "N": n, "K": k},
+            step,
         )

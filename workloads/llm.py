@@ -134,8 +134,15 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
     em.group = em.stage_group(0)
     inp = em.move(plan.input_dep, em.group, f"{pre}recv_tokens", ph, st, em.raw("token_ids", m * TOKEN_ID_BYTES))
     x = em.emit(
-        f"{pre}embed", "embedding", ph, 0, (em.raw("token_ids", m * TOKEN_ID_BYTES), em.weight("embed_tokens", m * d)),
-        (em.act("hidden", m * d),), (inp,), {"M": m, "N": d}, st,
+        f"{pre}embed",
+        "embedding",
+        ph,
+        0,
+        (em.raw("token_ids", m * TOKEN_ID_BYTES), em.weight("embed_tokens", m * d)),
+        (em.act("hidden", m * d),),
+        (inp,),
+        {"M": m, "N": d},
+        st,
     )
     kv_writes: list[int] = []
     norm_flops = NORM_FLOPS[cfg.norm]
@@ -149,8 +156,15 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             x = moved
             em.group = group
         h = em.emit(
-            L + "attn_norm", "norm", ph, norm_flops * m * d, (em.act("hidden", m * d), em.weight(f"L{i}.attn_norm",
-            cfg.norm_params)), (em.act("normed", m * d),), (x,), {"M": m, "N": d}, st,
+            L + "attn_norm",
+            "norm",
+            ph,
+            norm_flops * m * d,
+            (em.act("hidden", m * d), em.weight(f"L{i}.attn_norm", cfg.norm_params)),
+            (em.act("normed", m * d),),
+            (x,),
+            {"M": m, "N": d},
+            st,
         )
         normed = em.act("normed", m * d)
         q = em.matmul(L + "q_proj", ph, st, m, q_dim, d, normed, f"L{i}.q_proj", "q", (h,))
@@ -160,9 +174,15 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
         rope_elems = m * (heads + proj_kv_heads) * rot
         qk_elems = m * (q_dim + kv_dim)
         r = em.emit(
-            L + "rope", "elementwise", ph, ROPE_FLOPS * rope_elems, (em.act("q", m * q_dim), em.act("k", m *
-            kv_dim)), (em.act("q_rot", m * q_dim), em.act("k_rot", m * kv_dim)), (q, k),
-            {"M": m, "N": qk_elems // m}, st,
+            L + "rope",
+            "elementwise",
+            ph,
+            ROPE_FLOPS * rope_elems,
+            (em.act("q", m * q_dim), em.act("k", m * kv_dim)),
+            (em.act("q_rot", m * q_dim), em.act("k_rot", m * kv_dim)),
+            (q, k),
+            {"M": m, "N": qk_elems // m},
+            st,
         )
         stored = m * kv_heads * hd
         kv_tensor = plan.kv_write(i)
@@ -175,8 +195,15 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             new_kv += (em.kv(kv_tensor, old),)
             copied = (em.act(f"kv_concat.L{i}", old),)
         kvw = em.emit(
-            L + "kv_write", "kv_write", ph, 0, new_kv,
-            (em.kv(kv_tensor, 2 * stored), *copied), (r, v), {"M": m, "N": 2 * kv_heads * hd}, st,
+            L + "kv_write",
+            "kv_write",
+            ph,
+            0,
+            new_kv,
+            (em.kv(kv_tensor, 2 * stored), *copied),
+            (r, v),
+            {"M": m, "N": 2 * kv_heads * hd},
+            st,
         )
         kv_writes.append(kvw)
         if plan.attention is not None:
@@ -186,28 +213,47 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             n_keys = sum(n for _, n in sources)
             kv_reads = tuple(em.kv(name, 2 * b * n * kv_heads * hd) for name, n in sources if n)
             att = em.emit(
-                L + "attention", "attention", ph, 4 * b * heads * t * n_keys * hd,
-                (em.act("q_rot", m * q_dim), *kv_reads), (em.act("attn_out", m * q_dim),),
+                L + "attention",
+                "attention",
+                ph,
+                4 * b * heads * t * n_keys * hd,
+                (em.act("q_rot", m * q_dim), *kv_reads),
+                (em.act("attn_out", m * q_dim),),
                 (r, kvw, plan.kv_dep(i) if plan.kv_dep else None),
-                {"B": b * heads, "M": t, "N": n_keys, "K": hd}, st,
+                {"B": b * heads, "M": t, "N": n_keys, "K": hd},
+                st,
             )
         if plan.after_attention:
             plan.after_attention(i, r, kvw)
-        o = em.matmul(L + "o_proj", ph, st, m, d, q_dim, em.act("attn_out", m * q_dim), f"L{i}.o_proj",
-                      "attn_proj", (att,))
+        o = em.matmul(
+            L + "o_proj", ph, st, m, d, q_dim, em.act("attn_out", m * q_dim), f"L{i}.o_proj", "attn_proj", (att,)
+        )
         if tp > 1:
             o = em.collective("all_reduce", L + "attn_all_reduce", ph, st, em.act("attn_proj", m * d), o)
         if cfg.parallel_attn_mlp:
             mlp_in, mlp_dep = normed, h
         else:
             res = em.emit(
-                L + "attn_residual", "elementwise", ph, ADD_FLOPS * m * d, (em.act("hidden", m * d),
-                em.act("attn_proj", m * d)), (em.act("hidden", m * d),), (x, o), {"M": m, "N": d}, st,
+                L + "attn_residual",
+                "elementwise",
+                ph,
+                ADD_FLOPS * m * d,
+                (em.act("hidden", m * d), em.act("attn_proj", m * d)),
+                (em.act("hidden", m * d),),
+                (x, o),
+                {"M": m, "N": d},
+                st,
             )
             h2 = em.emit(
-                L + "mlp_norm", "norm", ph, norm_flops * m * d, (em.act("hidden", m * d),
-                em.weight(f"L{i}.mlp_norm", cfg.norm_params)), (em.act("normed", m * d),), (res,),
-                {"M": m, "N": d}, st,
+                L + "mlp_norm",
+                "norm",
+                ph,
+                norm_flops * m * d,
+                (em.act("hidden", m * d), em.weight(f"L{i}.mlp_norm", cfg.norm_params)),
+                (em.act("normed", m * d),),
+                (res,),
+                {"M": m, "N": d},
+                st,
             )
             mlp_in, mlp_dep, x = normed, h2, res
         if cfg.is_moe_layer(i):
@@ -216,40 +262,86 @@ def transformer_pass(em: Emitter, cfg: TransformerConfig, plan: PassPlan) -> Gen
             g = em.matmul(L + "gate_proj", ph, st, m, f, d, mlp_in, f"L{i}.gate_proj", "gate", (mlp_dep,))
             u = em.matmul(L + "up_proj", ph, st, m, f, d, mlp_in, f"L{i}.up_proj", "up", (mlp_dep,))
             a = em.emit(
-                L + "silu_mul", "elementwise", ph, SILU_MUL_FLOPS * m * f, (em.act("gate", m * f), em.act("up", m * f)),
-                (em.act("act", m * f),), (g, u), {"M": m, "N": f}, st,
+                L + "silu_mul",
+                "elementwise",
+                ph,
+                SILU_MUL_FLOPS * m * f,
+                (em.act("gate", m * f), em.act("up", m * f)),
+                (em.act("act", m * f),),
+                (g, u),
+                {"M": m, "N": f},
+                st,
             )
         else:
             g = em.matmul(L + "fc_in", ph, st, m, f, d, mlp_in, f"L{i}.fc_in", "fc", (mlp_dep,), bias=cfg.mlp_bias)
             a = em.emit(
-                L + "gelu", "elementwise", ph, GELU_FLOPS * m * f, (em.act("fc", m * f),), (em.act("act", m * f),),
-                (g,), {"M": m, "N": f}, st,
+                L + "gelu",
+                "elementwise",
+                ph,
+                GELU_FLOPS * m * f,
+                (em.act("fc", m * f),),
+                (em.act("act", m * f),),
+                (g,),
+                {"M": m, "N": f},
+                st,
             )
         if not cfg.is_moe_layer(i):
-            dn = em.matmul(L + ("down_proj" if cfg.gated_mlp else "fc_out"), ph, st, m, d, f, em.act("act", m * f),
-                           f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}", "mlp_out", (a,), bias=cfg.mlp_bias)
+            dn = em.matmul(
+                L + ("down_proj" if cfg.gated_mlp else "fc_out"),
+                ph,
+                st,
+                m,
+                d,
+                f,
+                em.act("act", m * f),
+                f"L{i}.{'down_proj' if cfg.gated_mlp else 'fc_out'}",
+                "mlp_out",
+                (a,),
+                bias=cfg.mlp_bias,
+            )
         if tp > 1:
             dn = em.collective("all_reduce", L + "mlp_all_reduce", ph, st, em.act("mlp_out", m * d), dn)
         if cfg.parallel_attn_mlp:
             x = em.emit(
-                L + "residual", "elementwise", ph, 2 * ADD_FLOPS * m * d, (em.act("hidden", m * d),
-                em.act("attn_proj", m * d), em.act("mlp_out", m * d)), (em.act("hidden", m * d),), (x, o, dn),
-                {"M": m, "N": d}, st,
+                L + "residual",
+                "elementwise",
+                ph,
+                2 * ADD_FLOPS * m * d,
+                (em.act("hidden", m * d), em.act("attn_proj", m * d), em.act("mlp_out", m * d)),
+                (em.act("hidden", m * d),),
+                (x, o, dn),
+                {"M": m, "N": d},
+                st,
             )
         else:
             x = em.emit(
-                L + "mlp_residual", "elementwise", ph, ADD_FLOPS * m * d, (em.act("hidden", m * d),
-                em.act("mlp_out", m * d)), (em.act("hidden", m * d),), (x, dn), {"M": m, "N": d}, st,
+                L + "mlp_residual",
+                "elementwise",
+                ph,
+                ADD_FLOPS * m * d,
+                (em.act("hidden", m * d), em.act("mlp_out", m * d)),
+                (em.act("hidden", m * d),),
+                (x, dn),
+                {"M": m, "N": d},
+                st,
             )
         yield from em.drain()
     ml = b * plan.logits_tokens
     fn = em.emit(
-        f"{pre}final_norm", "norm", ph, norm_flops * ml * d, (em.act("hidden", ml * d), em.weight("final_norm",
-        cfg.norm_params)), (em.act("normed", ml * d),), (x,), {"M": ml, "N": d}, st,
+        f"{pre}final_norm",
+        "norm",
+        ph,
+        norm_flops * ml * d,
+        (em.act("hidden", ml * d), em.weight("final_norm", cfg.norm_params)),
+        (em.act("normed", ml * d),),
+        (x,),
+        {"M": ml, "N": d},
+        st,
     )
     head = "embed_tokens" if cfg.tie_word_embeddings else "lm_head"
-    logits = em.matmul(f"{pre}lm_head", ph, st, ml, vocab, d, em.act("normed", ml * d), head, "logits", (fn,),
-                       bias=cfg.lm_head_bias)
+    logits = em.matmul(
+        f"{pre}lm_head", ph, st, ml, vocab, d, em.act("normed", ml * d), head, "logits", (fn,), bias=cfg.lm_head_bias
+    )
     if tp > 1:
         logits = em.collective(
             "all_gather", f"{pre}logits_all_gather", ph, st, em.act("logits", ml * cfg.vocab_size), logits
@@ -271,8 +363,17 @@ def active_experts(cfg: TransformerConfig, tokens: int, step: int, layer: int) -
     return sorted((start + j) % e for j in range(n))
 
 
-def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase: str, step: int, m: int,
-             inp: TensorRef, dep: int) -> int:
+def emit_moe(
+    em: Emitter,
+    cfg: TransformerConfig,
+    prefix: str,
+    layer: int,
+    phase: str,
+    step: int,
+    m: int,
+    inp: TensorRef,
+    dep: int,
+) -> int:
     """One MoE block: router, top-k, the active experts as grouped GEMMs, shared experts, weighted combine.
 
     Each routed expert is its own weight tensor (``L{i}.expert{j}.gate_proj`` …), read only when active;
@@ -289,9 +390,15 @@ def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase
     routed = m * k  # token-expert pairs of this device's tokens (and, balanced, of its experts)
     router = em.matmul(prefix + "router", phase, step, m, e, d, inp, f"L{layer}.router", "router_logits", (dep,))
     sel = em.emit(
-        prefix + "expert_topk", "topk", phase, m * e, (em.act("router_logits", m * e),),
-        (em.raw("expert_ids", routed * TOKEN_ID_BYTES), em.act("expert_weights", routed)), (router,),
-        {"M": m, "N": e}, step,
+        prefix + "expert_topk",
+        "topk",
+        phase,
+        m * e,
+        (em.act("router_logits", m * e),),
+        (em.raw("expert_ids", routed * TOKEN_ID_BYTES), em.act("expert_weights", routed)),
+        (router,),
+        {"M": m, "N": e},
+        step,
     )
     active = active_experts(cfg, m * ep, step, layer)
     if ep > 1:  # this device's share of the active experts, by local slot among its E/ep
@@ -299,60 +406,116 @@ def emit_moe(em: Emitter, cfg: TransformerConfig, prefix: str, layer: int, phase
         n_local = math.ceil(len(active) / ep)
         start = active[0] % local
         active = sorted((start + j) % local for j in range(n_local))
-        sel = em.collective("all_to_all", prefix + "dispatch_all_to_all", phase, step,
-                            em.act("dispatched", routed * d), sel)
+        sel = em.collective(
+            "all_to_all", prefix + "dispatch_all_to_all", phase, step, em.act("dispatched", routed * d), sel
+        )
     per_expert = math.ceil(routed / len(active))
 
     def grouped(name: str, proj: str, n: int, kk: int, x: TensorRef, out: str, deps: tuple[int, ...]) -> int:
         weights = tuple(em.weight(f"L{layer}.expert{j}.{proj}", kk * n, linear=True) for j in active)
         return em.emit(
-            prefix + name, "matmul", phase, 2 * routed * n * kk, (x, *weights), (em.act(out, routed * n),), deps,
-            {"B": len(active), "M": per_expert, "N": n, "K": kk}, step,
+            prefix + name,
+            "matmul",
+            phase,
+            2 * routed * n * kk,
+            (x, *weights),
+            (em.act(out, routed * n),),
+            deps,
+            {"B": len(active), "M": per_expert, "N": n, "K": kk},
+            step,
         )
 
     dispatched = em.act("normed", routed * d)  # each token's hidden state read once per expert it goes to
     g = grouped("experts_gate", "gate_proj", fe, d, dispatched, "gate", (sel, dep))
     u = grouped("experts_up", "up_proj", fe, d, dispatched, "up", (sel, dep))
     a = em.emit(
-        prefix + "experts_silu_mul", "elementwise", phase, SILU_MUL_FLOPS * routed * fe,
-        (em.act("gate", routed * fe), em.act("up", routed * fe)), (em.act("act", routed * fe),), (g, u),
-        {"M": routed, "N": fe}, step,
+        prefix + "experts_silu_mul",
+        "elementwise",
+        phase,
+        SILU_MUL_FLOPS * routed * fe,
+        (em.act("gate", routed * fe), em.act("up", routed * fe)),
+        (em.act("act", routed * fe),),
+        (g, u),
+        {"M": routed, "N": fe},
+        step,
     )
     dn = grouped("experts_down", "down_proj", d, fe, em.act("act", routed * fe), "expert_out", (a,))
     if ep > 1:
-        dn = em.collective("all_to_all", prefix + "combine_all_to_all", phase, step,
-                           em.act("expert_out", routed * d), dn)
+        dn = em.collective(
+            "all_to_all", prefix + "combine_all_to_all", phase, step, em.act("expert_out", routed * d), dn
+        )
     reads: tuple[TensorRef, ...] = (em.act("expert_out", routed * d), em.act("expert_weights", routed))
     deps: tuple[int, ...] = (dn, sel)
     if fs:
-        sg = em.matmul(prefix + "shared_gate_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.gate_proj",
-                       "shared_gate", (dep,))
-        su = em.matmul(prefix + "shared_up_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.up_proj",
-                       "shared_up", (dep,))
-        sa = em.emit(
-            prefix + "shared_silu_mul", "elementwise", phase, SILU_MUL_FLOPS * m * fs,
-            (em.act("shared_gate", m * fs), em.act("shared_up", m * fs)), (em.act("shared_act", m * fs),),
-            (sg, su), {"M": m, "N": fs}, step,
+        sg = em.matmul(
+            prefix + "shared_gate_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.gate_proj", "shared_gate", (dep,)
         )
-        sd = em.matmul(prefix + "shared_down_proj", phase, step, m, d, fs, em.act("shared_act", m * fs),
-                       f"L{layer}.shared.down_proj", "shared_out", (sa,))
+        su = em.matmul(
+            prefix + "shared_up_proj", phase, step, m, fs, d, inp, f"L{layer}.shared.up_proj", "shared_up", (dep,)
+        )
+        sa = em.emit(
+            prefix + "shared_silu_mul",
+            "elementwise",
+            phase,
+            SILU_MUL_FLOPS * m * fs,
+            (em.act("shared_gate", m * fs), em.act("shared_up", m * fs)),
+            (em.act("shared_act", m * fs),),
+            (sg, su),
+            {"M": m, "N": fs},
+            step,
+        )
+        sd = em.matmul(
+            prefix + "shared_down_proj",
+            phase,
+            step,
+            m,
+            d,
+            fs,
+            em.act("shared_act", m * fs),
+            f"L{layer}.shared.down_proj",
+            "shared_out",
+            (sa,),
+        )
         reads += (em.act("shared_out", m * d),)
         deps += (sd,)
     return em.emit(
-        prefix + "experts_combine", "elementwise", phase, 2 * routed * d + (m * d if fs else 0), reads,
-        (em.act("mlp_out", m * d),), deps, {"M": m, "N": d}, step,
+        prefix + "experts_combine",
+        "elementwise",
+        phase,
+        2 * routed * d + (m * d if fs else 0),
+        reads,
+        (em.act("mlp_out", m * d),),
+        deps,
+        {"M": m, "N": d},
+        step,
     )
 
 
-def emit_sample(em: Emitter, cfg: TransformerConfig, phase: str, step: int, batch: int, logits_dep: int,
-                tokens: float, name: str = "sample") -> int:
+def emit_sample(
+    em: Emitter,
+    cfg: TransformerConfig,
+    phase: str,
+    step: int,
+    batch: int,
+    logits_dep: int,
+    tokens: float,
+    name: str = "sample",
+) -> int:
     """Greedy token selection over the last position's logits; emits ``tokens`` per sequence."""
     v = cfg.vocab_size
     batch //= em.ep  # expert parallelism: each device samples its own sequences
     pre = f"s{step}." if step else ""
     return em.emit(
-        pre + name, "sample", phase, v * batch, (em.act("logits", batch * v),),
-        (em.raw("token_ids", batch * TOKEN_ID_BYTES),), (logits_dep,), {"M": batch, "N": v}, step, tokens=tokens,
+        pre + name,
+        "sample",
+        phase,
+        v * batch,
+        (em.act("logits", batch * v),),
+        (em.raw("token_ids", batch * TOKEN_ID_BYTES),),
+        (logits_dep,),
+        {"M": batch, "N": v},
+        step,
+        tokens=tokens,
     )
 
 
@@ -377,7 +540,9 @@ class LLMSpecBase(WorkloadBase):
         1, ge=1, description="pipeline stages: stage s runs layers [s*L/pp, (s+1)*L/pp) on its own devices"
     )
     expert_parallel: int = Field(
-        1, ge=1, description="devices an MoE model's experts are spread over (whole experts, all-to-all dispatch "
+        1,
+        ge=1,
+        description="devices an MoE model's experts are spread over (whole experts, all-to-all dispatch "
         "and combine); attention runs data-parallel, each device on batch/expert_parallel sequences",
     )
     quant_group_size: int = Field(
@@ -430,14 +595,18 @@ class LLMSpecBase(WorkloadBase):
         ep = self.expert_parallel
         if ep > 1:
             problems = [
-                why for bad, why in (
+                why
+                for bad, why in (
                     (not cfg.is_moe, "needs a mixture-of-experts model"),
-                    (cfg.is_moe and cfg.num_experts % ep != 0, f"must divide the number of experts ({cfg.num_experts})"
-                     ),
+                    (
+                        cfg.is_moe and cfg.num_experts % ep != 0,
+                        f"must divide the number of experts ({cfg.num_experts})",
+                    ),
                     (self.batch % ep != 0, f"must divide batch (= {self.batch}): attention is data-parallel"),
                     (tp > 1 or pp > 1, "is not combined with tensor_parallel or pipeline_parallel"),
                     (getattr(self, "kind", "baseline") != "baseline", "runs with the baseline workload only"),
-                ) if bad
+                )
+                if bad
             ]
             if problems:
                 raise ValueError(f"expert_parallel (= {ep}) " + "; ".join(problems))
@@ -468,8 +637,12 @@ class LLMSpecBase(WorkloadBase):
     def emitter(self) -> Emitter:
         """The emitter of this workload's operators (dtypes, quantisation format, parallelism)."""
         return Emitter(
-            self.dtype, self.wdtype, self.quant_group_size, self.quant_zero_points,
-            tensor_parallel=self.tensor_parallel, pipeline_parallel=self.pipeline_parallel,
+            self.dtype,
+            self.wdtype,
+            self.quant_group_size,
+            self.quant_zero_points,
+            tensor_parallel=self.tensor_parallel,
+            pipeline_parallel=self.pipeline_parallel,
             expert_parallel=self.expert_parallel,
         )
 
@@ -497,8 +670,11 @@ class LLMSpecBase(WorkloadBase):
             "tensor_parallel": self.tensor_parallel,
             "pipeline_parallel": self.pipeline_parallel,
             "expert_parallel": self.expert_parallel,
-            **({"quant_group_size": self.quant_group_size, "quant_zero_points": self.quant_zero_points}
-               if self.wdtype in ("int8", "int4") else {}),
+            **(
+                {"quant_group_size": self.quant_group_size, "quant_zero_points": self.quant_zero_points}
+                if self.wdtype in ("int8", "int4")
+                else {}
+            ),
             **extra,
         }
 
@@ -519,26 +695,52 @@ class BaselineSpec(LLMSpecBase):
     kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)
 
 
-def prefill_plan(cfg: TransformerConfig, batch: int, prompt: int,
-                 after_attention: AfterAttention | None = None, logits_tokens: int = 1) -> PassPlan:
+def prefill_plan(
+    cfg: TransformerConfig,
+    batch: int,
+    prompt: int,
+    after_attention: AfterAttention | None = None,
+    logits_tokens: int = 1,
+) -> PassPlan:
     """The prefill pass: P query tokens, causal over themselves, writing ``kv.L{i}``.
 
     ``logits_tokens``: positions the final norm and LM head run on (1: the last, as HF ``generate``).
     """
     return PassPlan(
-        phase="prefill", step=0, batch=batch, tokens=prompt, kv_read=lambda i: ((f"kv.L{i}", prompt),),
-        kv_write=lambda i: f"kv.L{i}", kv_heads=cfg.num_kv_heads, logits_tokens=logits_tokens,
+        phase="prefill",
+        step=0,
+        batch=batch,
+        tokens=prompt,
+        kv_read=lambda i: ((f"kv.L{i}", prompt),),
+        kv_write=lambda i: f"kv.L{i}",
+        kv_heads=cfg.num_kv_heads,
+        logits_tokens=logits_tokens,
         after_attention=after_attention,
     )
 
 
-def decode_plan(cfg: TransformerConfig, batch: int, step: int, kv_len: int, input_dep: int | None,
-                kv_tensor: str = "kv", kv_heads: int | None = None, kv_update: KVUpdate = "inplace") -> PassPlan:
+def decode_plan(
+    cfg: TransformerConfig,
+    batch: int,
+    step: int,
+    kv_len: int,
+    input_dep: int | None,
+    kv_tensor: str = "kv",
+    kv_heads: int | None = None,
+    kv_update: KVUpdate = "inplace",
+) -> PassPlan:
     """One decode step: 1 query token against ``kv_len`` cached tokens plus itself."""
     return PassPlan(
-        phase="decode", step=step, batch=batch, tokens=1, kv_read=lambda i: ((f"{kv_tensor}.L{i}", kv_len + 1),),
-        kv_write=lambda i: f"{kv_tensor}.L{i}", kv_heads=kv_heads or cfg.num_kv_heads, logits_tokens=1,
-        input_dep=input_dep, kv_copy_tokens=kv_len if kv_update == "concat" else 0,
+        phase="decode",
+        step=step,
+        batch=batch,
+        tokens=1,
+        kv_read=lambda i: ((f"{kv_tensor}.L{i}", kv_len + 1),),
+        kv_write=lambda i: f"{kv_tensor}.L{i}",
+        kv_heads=kv_heads or cfg.num_kv_heads,
+        logits_tokens=1,
+        input_dep=input_dep,
+        kv_copy_tokens=kv_len if kv_update == "concat" else 0,
     )
 
 

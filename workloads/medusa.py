@@ -105,22 +105,26 @@ class MedusaSpec(LLMSpecBase):
     heads: int = Field(5, ge=1, description="Medusa heads K (MedusaConfig default 5, docs/references.md#medusa-heads)")
     head_layers: int = Field(1, ge=1, description="ResBlocks per head (default 1; repeated blocks share weights)")
     tree: str | list[list[int]] = Field(
-        "mc_sim_7b_63", description="candidate tree: a shipped name (mc_sim_7b_63, vicuna_7b_stage2) or a list of "
-        "paths of per-head ranks (docs/references.md#medusa-trees)"
+        "mc_sim_7b_63",
+        description="candidate tree: a shipped name (mc_sim_7b_63, vicuna_7b_stage2) or a list of "
+        "paths of per-head ranks (docs/references.md#medusa-trees)",
     )
 
     variant: Literal["medusa-1", "medusa-2"] = Field(
         "medusa-1", description="head training recipe; only changes the head accuracies"
     )
     accepted_tokens_per_step: float | None = Field(
-        None, ge=1.0, description="mean tokens per step incl. the bonus token (e.g. 2.31, Spec-Bench Vicuna-7B, "
-        "docs/references.md#medusa-acceptance); overrides the accuracy model"
+        None,
+        ge=1.0,
+        description="mean tokens per step incl. the bonus token (e.g. 2.31, Spec-Bench Vicuna-7B, "
+        "docs/references.md#medusa-acceptance); overrides the accuracy model",
     )
     accuracies: list[list[float]] | None = Field(
         None, description="per-head list of per-rank accuracies a_k(r), r = 0..9 (overrides head_topk_accuracy)"
     )
     head_topk_accuracy: list[tuple[float, float]] | None = Field(
-        None, description="per-head (top-1, top-5) accuracy; default: Vicuna-7B-v1.3 Medusa-1 "
+        None,
+        description="per-head (top-1, top-5) accuracy; default: Vicuna-7B-v1.3 Medusa-1 "
         "(docs/references.md#medusa-acceptance)",
     )
     tail_decay: float = Field(
@@ -130,9 +134,10 @@ class MedusaSpec(LLMSpecBase):
         "expected", description="expected: fractional tokens per step; sampled: accept lengths drawn with `seed`"
     )
     heads_on: Literal["accepted", "all"] = Field(
-        "all", description="heads (and the prefill's LM head) run on every position of each forward pass (all P "
+        "all",
+        description="heads (and the prefill's LM head) run on every position of each forward pass (all P "
         "prompt tokens, all T tree tokens) as the reference MedusaModel.forward computes them [recalled from the "
-        "repository, not quoted in docs/references.md], or only on the one position they are needed for (accepted)"
+        "repository, not quoted in docs/references.md], or only on the one position they are needed for (accepted)",
     )
 
     @field_validator("tree")
@@ -192,8 +197,17 @@ def medusa_params(cfg: TransformerConfig, heads: int) -> int:
     return heads * (d * d + d + d * v)
 
 
-def _emit_heads(em: Emitter, cfg: TransformerConfig, spec: MedusaSpec, step: int, rows: int, hidden_dep: int,
-                extra_dep: int | None, tree: MedusaTree, after: tuple[int, ...] = ()) -> int:
+def _emit_heads(
+    em: Emitter,
+    cfg: TransformerConfig,
+    spec: MedusaSpec,
+    step: int,
+    rows: int,
+    hidden_dep: int,
+    extra_dep: int | None,
+    tree: MedusaTree,
+    after: tuple[int, ...] = (),
+) -> int:
     """Heads on ``rows`` positions (batch included), top-10 each, and the next tree's candidate gather.
 
     ``after``: operators the gather must also wait for (the step's KV-cache updates, so the next
@@ -207,24 +221,64 @@ def _emit_heads(em: Emitter, cfg: TransformerConfig, spec: MedusaSpec, step: int
         x = hidden_dep
         for layer in range(spec.head_layers):
             tag = f"{pre}medusa.H{k}."
-            r = em.matmul(tag + f"res{layer}", ph, step, rows, d, d, em.act("normed", rows * d), f"medusa.H{k}.res",
-                          "medusa_pre", (x, extra_dep), bias=True)
-            x = em.emit(
-                tag + f"silu_add{layer}", "elementwise", ph, (SILU_FLOPS + ADD_FLOPS) * rows * d,
-                (em.act("medusa_pre", rows * d), em.act("normed", rows * d)), (em.act("medusa_hidden", rows * d),),
-                (r, hidden_dep), {"M": rows, "N": d}, step,
+            r = em.matmul(
+                tag + f"res{layer}",
+                ph,
+                step,
+                rows,
+                d,
+                d,
+                em.act("normed", rows * d),
+                f"medusa.H{k}.res",
+                "medusa_pre",
+                (x, extra_dep),
+                bias=True,
             )
-        p = em.matmul(f"{pre}medusa.H{k}.proj", ph, step, rows, v, d, em.act("medusa_hidden", rows * d),
-                      f"medusa.H{k}.proj", "medusa_logits", (x,))
-        topks.append(em.emit(
-            f"{pre}medusa.H{k}.topk", "topk", ph, rows * v, (em.act("medusa_logits", rows * v),),
-            (em.raw("medusa_topk", rows * TOPK * TOKEN_ID_BYTES),), (p,), {"M": rows, "N": v, "K": TOPK}, step,
-        ))
+            x = em.emit(
+                tag + f"silu_add{layer}",
+                "elementwise",
+                ph,
+                (SILU_FLOPS + ADD_FLOPS) * rows * d,
+                (em.act("medusa_pre", rows * d), em.act("normed", rows * d)),
+                (em.act("medusa_hidden", rows * d),),
+                (r, hidden_dep),
+                {"M": rows, "N": d},
+                step,
+            )
+        p = em.matmul(
+            f"{pre}medusa.H{k}.proj",
+            ph,
+            step,
+            rows,
+            v,
+            d,
+            em.act("medusa_hidden", rows * d),
+            f"medusa.H{k}.proj",
+            "medusa_logits",
+            (x,),
+        )
+        topks.append(
+            em.emit(
+                f"{pre}medusa.H{k}.topk",
+                "topk",
+                ph,
+                rows * v,
+                (em.act("medusa_logits", rows * v),),
+                (em.raw("medusa_topk", rows * TOPK * TOKEN_ID_BYTES),),
+                (p,),
+                {"M": rows, "N": v, "K": TOPK},
+                step,
+            )
+        )
     b = spec.batch
     return em.emit(
-        f"{pre}generate_candidates", "gather", ph, 0,
+        f"{pre}generate_candidates",
+        "gather",
+        ph,
+        0,
         (em.raw("medusa_topk", b * (1 + spec.heads * TOPK) * TOKEN_ID_BYTES),),
-        (em.raw("tree_tokens", b * tree.tokens * TOKEN_ID_BYTES),), (*topks, extra_dep, *after),
+        (em.raw("tree_tokens", b * tree.tokens * TOKEN_ID_BYTES),),
+        (*topks, extra_dep, *after),
         {"M": b, "N": tree.tokens},
         step,
     )
@@ -296,46 +350,96 @@ def build_medusa(spec: MedusaSpec) -> Trace:
                 return (f"kv.L{i}", n), (f"kv_tree.L{i}", t_tree)
 
             plan = PassPlan(
-                phase="tree_verify", step=step, batch=b, tokens=t_tree, kv_read=kv_read,
-                kv_write=lambda i: f"kv_tree.L{i}", kv_heads=cfg.num_kv_heads, logits_tokens=t_tree, input_dep=cand,
+                phase="tree_verify",
+                step=step,
+                batch=b,
+                tokens=t_tree,
+                kv_read=kv_read,
+                kv_write=lambda i: f"kv_tree.L{i}",
+                kv_heads=cfg.num_kv_heads,
+                logits_tokens=t_tree,
+                input_dep=cand,
             )
             res = yield from transformer_pass(em, cfg, plan)
             rows = b * leaves * (depth + 1)
             g = em.emit(
-                f"s{step}.retrieve_logits", "gather", "decode", 0, (em.act("logits", rows * v),),
-                (em.act("candidate_logits", rows * v),), (res.logits,), {"M": rows, "N": v}, step,
+                f"s{step}.retrieve_logits",
+                "gather",
+                "decode",
+                0,
+                (em.act("logits", rows * v),),
+                (em.act("candidate_logits", rows * v),),
+                (res.logits,),
+                {"M": rows, "N": v},
+                step,
             )
             am = em.emit(
-                f"s{step}.posterior_argmax", "topk", "decode", b * leaves * depth * v,
+                f"s{step}.posterior_argmax",
+                "topk",
+                "decode",
+                b * leaves * depth * v,
                 (em.act("candidate_logits", b * leaves * depth * v),),
-                (em.raw("posterior_ids", b * leaves * depth * TOKEN_ID_BYTES),), (g,),
-                {"M": b * leaves * depth, "N": v, "K": 1}, step,
+                (em.raw("posterior_ids", b * leaves * depth * TOKEN_ID_BYTES),),
+                (g,),
+                {"M": b * leaves * depth, "N": v, "K": 1},
+                step,
             )
             acc = em.emit(
-                f"s{step}.accept", "sample", "decode", b * leaves * depth,
-                (em.raw("posterior_ids", b * leaves * depth * TOKEN_ID_BYTES),
-                 em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES)),
-                (em.raw("token_ids", b * (depth + 1) * TOKEN_ID_BYTES),), (am,), {"M": b * leaves, "N": depth}, step,
+                f"s{step}.accept",
+                "sample",
+                "decode",
+                b * leaves * depth,
+                (
+                    em.raw("posterior_ids", b * leaves * depth * TOKEN_ID_BYTES),
+                    em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),
+                ),
+                (em.raw("token_ids", b * (depth + 1) * TOKEN_ID_BYTES),),
+                (am,),
+                {"M": b * leaves, "N": depth},
+                step,
                 tokens=tokens,
             )
             em.host(f"s{step}.bookkeeping", "decode", step, (acc,), **MEDUSA_STEP_BOOKKEEPING)
             accepted_kv = b * tokens * cfg.num_kv_heads * hd * 2  # K and V elements of the accepted tokens
             updates: list[int] = []
             for i in range(cfg.num_layers):
-                updates.append(em.emit(
-                    f"s{step}.L{i}.kv_update", "kv_write", "decode", 0, (em.kv(f"kv_tree.L{i}", accepted_kv),),
-                    (em.kv(f"kv.L{i}", accepted_kv),), (acc, res.kv_writes[i]),
-                    {"M": b, "N": 2 * cfg.num_kv_heads * hd}, step, frees=(f"kv_tree.L{i}",),
-                ))
+                updates.append(
+                    em.emit(
+                        f"s{step}.L{i}.kv_update",
+                        "kv_write",
+                        "decode",
+                        0,
+                        (em.kv(f"kv_tree.L{i}", accepted_kv),),
+                        (em.kv(f"kv.L{i}", accepted_kv),),
+                        (acc, res.kv_writes[i]),
+                        {"M": b, "N": 2 * cfg.num_kv_heads * hd},
+                        step,
+                        frees=(f"kv_tree.L{i}",),
+                    )
+                )
             rows_heads = b if spec.heads_on == "accepted" else b * t_tree
-            cand = _emit_heads(em, cfg, spec, step, rows_heads, res.hidden,
-                               acc if spec.heads_on == "accepted" else None, tree, after=tuple(updates))
+            cand = _emit_heads(
+                em,
+                cfg,
+                spec,
+                step,
+                rows_heads,
+                res.hidden,
+                acc if spec.heads_on == "accepted" else None,
+                tree,
+                after=tuple(updates),
+            )
             if spec.heads_on == "all":  # candidates need the accepted row too
                 cand = em.emit(
-                    f"s{step}.select_candidates", "gather", "medusa_heads", 0,
+                    f"s{step}.select_candidates",
+                    "gather",
+                    "medusa_heads",
+                    0,
                     (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),),
-                    (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),), (cand, acc, *updates),
-                    {"M": b, "N": t_tree}, step,
+                    (em.raw("tree_tokens", b * t_tree * TOKEN_ID_BYTES),),
+                    (cand, acc, *updates),
+                    {"M": b, "N": t_tree},
+                    step,
                 )
             kv_len += tokens
             yield from em.drain()

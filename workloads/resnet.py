@@ -91,8 +91,9 @@ def resnet_totals(depth: int, image: int = 224, classes: int = 1000) -> tuple[in
 def build_resnet(spec: ResNetSpec) -> Trace:
     """Trace of one batched ResNet inference."""
     params, macs = resnet_totals(spec.depth, spec.image_size, spec.classes)
-    header = cnn_header(f"resnet{spec.depth}", "resnet", spec.batch, [3, spec.image_size, spec.image_size], params,
-                        macs, spec.dtype)
+    header = cnn_header(
+        f"resnet{spec.depth}", "resnet", spec.batch, [3, spec.image_size, spec.image_size], params, macs, spec.dtype
+    )
 
     def operators() -> Iterator[Operator]:
         nb = CNNBuilder(Emitter(spec.dtype, spec.dtype), spec.batch)

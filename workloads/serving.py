@@ -166,8 +166,9 @@ class ArrivalSpec(_Strict):
     rate: float | None = Field(None, description="mean arrival rate with a unit, e.g. '2/s' or '120/min'")
     cv: float = Field(1.0, gt=0, description="gamma: coefficient of variation of the gaps (1 = Poisson, >1 bursty)")
     trace: str | None = Field(
-        None, description="JSON Lines request trace (arrival_s, prompt_tokens, generate_tokens per line), relative "
-        "to the scenario file"
+        None,
+        description="JSON Lines request trace (arrival_s, prompt_tokens, generate_tokens per line), relative "
+        "to the scenario file",
     )
 
     @field_validator("rate", mode="before")
@@ -192,26 +193,34 @@ class SchedulerSpec(_Strict):
         "continuous", description="continuous: iteration-level batching (Orca/vLLM); static: a batch runs to its end"
     )
     max_batched_tokens: int = Field(
-        2048, ge=1, description="tokens per step, prefill chunks and decode tokens together (vLLM "
-        "max_num_batched_tokens with chunked prefill: 2048)"
+        2048,
+        ge=1,
+        description="tokens per step, prefill chunks and decode tokens together (vLLM "
+        "max_num_batched_tokens with chunked prefill: 2048)",
     )
     max_sequences: int = Field(256, ge=1, description="sequences per step (vLLM max_num_seqs: 256)")
     chunked_prefill: bool = Field(
-        True, description="split long prompts over steps, decodes first (Sarathi/vLLM); false: a prompt waits "
-        "until it fits whole"
+        True,
+        description="split long prompts over steps, decodes first (Sarathi/vLLM); false: a prompt waits "
+        "until it fits whole",
     )
     block_tokens: int = Field(16, ge=1, description="tokens per KV-cache block (vLLM block_size: 16)")
     memory_fraction: float = Field(
-        0.9, gt=0, le=1, description="share of the KV-cache memory the engine may use, weights included (vLLM "
-        "gpu_memory_utilization: 0.9)"
+        0.9,
+        gt=0,
+        le=1,
+        description="share of the KV-cache memory the engine may use, weights included (vLLM "
+        "gpu_memory_utilization: 0.9)",
     )
     preemption: Literal["recompute", "swap"] = Field(
-        "recompute", description="when blocks run out: drop the newest sequence's cache and recompute it later, or "
-        "swap its blocks to host memory and back (vLLM's two modes)"
+        "recompute",
+        description="when blocks run out: drop the newest sequence's cache and recompute it later, or "
+        "swap its blocks to host memory and back (vLLM's two modes)",
     )
     swap_bandwidth: str = Field(
-        "31.5 GB/s", description="host link for swapping (PCIe 4.0 x16: 16 GT/s x 16 lanes x 128/130 = 31.5 GB/s, "
-        "docs/references.md#pcie-40)"
+        "31.5 GB/s",
+        description="host link for swapping (PCIe 4.0 x16: 16 GT/s x 16 lanes x 128/130 = 31.5 GB/s, "
+        "docs/references.md#pcie-40)",
     )
 
     @field_validator("swap_bandwidth")
@@ -267,12 +276,13 @@ class ServingSpec(WorkloadBase):
     scheduler: SchedulerSpec = Field(default_factory=lambda: SchedulerSpec(), description="batching policy")
     slo: SLOSpec = Field(default_factory=lambda: SLOSpec(), description="latency target for goodput")
     medusa: dict[str, Any] = Field(
-        default_factory=dict, description="Medusa keys as in `kind: medusa` (heads, tree, accepted_tokens_per_step, "
-        "head_topk_accuracy, accuracies, tail_decay, variant, heads_on); acceptance is sampled per request"
+        default_factory=dict,
+        description="Medusa keys as in `kind: medusa` (heads, tree, accepted_tokens_per_step, "
+        "head_topk_accuracy, accuracies, tail_decay, variant, heads_on); acceptance is sampled per request",
     )
     snapkv: dict[str, Any] = Field(
-        default_factory=dict, description="SnapKV keys as in `kind: snapkv` (window, capacity, kernel, pooling, "
-        "per_kv_head)"
+        default_factory=dict,
+        description="SnapKV keys as in `kind: snapkv` (window, capacity, kernel, pooling, per_kv_head)",
     )
 
     @field_validator("model")
@@ -338,18 +348,31 @@ class ServingSpec(WorkloadBase):
             return None
         mode = {} if "accepted_tokens_per_step" in self.medusa else {"mode": "sampled"}
         # heads on the accepted position only (the minimal-work variant; see docs/serving.md#medusa-under-load)
-        return MedusaSpec.model_validate({
-            "model": self.model, "prompt_tokens": 1, "generate_tokens": 2, "dtype": self.dtype, "heads_on": "accepted",
-            **mode, **self.medusa,
-        })
+        return MedusaSpec.model_validate(
+            {
+                "model": self.model,
+                "prompt_tokens": 1,
+                "generate_tokens": 2,
+                "dtype": self.dtype,
+                "heads_on": "accepted",
+                **mode,
+                **self.medusa,
+            }
+        )
 
     def snapkv_spec(self) -> SnapKVSpec | None:
         """The SnapKV settings as a validated ``kind: snapkv`` spec (None unless the algorithm uses SnapKV)."""
         if "snapkv" not in self.algorithm:
             return None
-        return SnapKVSpec.model_validate({
-            "model": self.model, "prompt_tokens": 1, "generate_tokens": 1, "dtype": self.dtype, **self.snapkv,
-        })
+        return SnapKVSpec.model_validate(
+            {
+                "model": self.model,
+                "prompt_tokens": 1,
+                "generate_tokens": 1,
+                "dtype": self.dtype,
+                **self.snapkv,
+            }
+        )
 
     def step_model(self) -> StepModel:
         """The model, dtypes and algorithm shapes every step of this workload shares."""
@@ -363,8 +386,11 @@ class ServingSpec(WorkloadBase):
             dtype=self.dtype,
             weight_dtype=self.wdtype,
             kv_heads=kv_heads,
-            medusa=MedusaShape(medusa.heads, medusa.head_layers, tree.tokens, tree.leaves, tree.depth,
-                               medusa.heads_on == "all") if medusa and tree else None,
+            medusa=MedusaShape(
+                medusa.heads, medusa.head_layers, tree.tokens, tree.leaves, tree.depth, medusa.heads_on == "all"
+            )
+            if medusa and tree
+            else None,
             snap=SnapShape(snap.window, snap.capacity, snap.kernel, kv_heads) if snap else None,
         )
 
@@ -409,19 +435,19 @@ def read_request_trace(path: str | Path) -> list[Request]:
                 continue
             try:
                 row = json.loads(line)
-                req = Request(len(out), float(row["arrival_s"]), int(row["prompt_tokens"]),
-                              int(row["generate_tokens"]))
+                req = Request(len(out), float(row["arrival_s"]), int(row["prompt_tokens"]), int(row["generate_tokens"]))
             except (ValueError, KeyError, TypeError) as exc:
                 raise ValueError(
                     f"{path}:{line_no}: expected an object with arrival_s (s), prompt_tokens and generate_tokens "
                     f"({type(exc).__name__}: {exc})"
                 ) from None
-            if req.arrival_s < 0 or req.prompt_tokens < 1 or req.generate_tokens < 1 or (
-                out and req.arrival_s < out[-1].arrival_s
+            if (
+                req.arrival_s < 0
+                or req.prompt_tokens < 1
+                or req.generate_tokens < 1
+                or (out and req.arrival_s < out[-1].arrival_s)
             ):
-                raise ValueError(
-                    f"{path}:{line_no}: arrival_s must be >= 0 and non-decreasing, token counts >= 1"
-                )
+                raise ValueError(f"{path}:{line_no}: arrival_s must be >= 0 and non-decreasing, token counts >= 1")
             out.append(req)
     if not out:
         raise ValueError(f"{path}: the request trace is empty")

@@ -121,10 +121,13 @@ def step_trace(model: StepModel, shape: StepShape, layers: int | None = None) ->
                 # every decoding sequence's t queries against its cache plus its own t new tokens
                 keys = shape.decode_kv + nd * t
                 last = em.emit(
-                    f"L{i}.decode_attention", "attention", "tree_verify" if medusa else "decode",
+                    f"L{i}.decode_attention",
+                    "attention",
+                    "tree_verify" if medusa else "decode",
                     4 * h * t * keys * hd,
                     (em.act("q_rot", dec_tokens * cfg.q_dim), em.kv(f"kv.L{i}", 2 * keys * model.kv_heads * hd)),
-                    (em.act("attn_out", dec_tokens * cfg.q_dim),), (rope, kvw),
+                    (em.act("attn_out", dec_tokens * cfg.q_dim),),
+                    (rope, kvw),
                     {"B": nd * h, "M": t, "N": max(1, round(keys / nd)), "K": hd},
                 )
             if shape.prefill:
@@ -134,9 +137,13 @@ def step_trace(model: StepModel, shape: StepShape, layers: int | None = None) ->
                 k = len(shape.prefill)
                 pt = shape.prefill_tokens
                 last = em.emit(
-                    f"L{i}.prefill_attention", "attention", "prefill", 4 * h * pairs * hd,
+                    f"L{i}.prefill_attention",
+                    "attention",
+                    "prefill",
+                    4 * h * pairs * hd,
                     (em.act("q_rot", pt * cfg.q_dim), em.kv(f"kv.L{i}", 2 * keys * model.kv_heads * hd)),
-                    (em.act("attn_out", pt * cfg.q_dim),), (rope, kvw, last),
+                    (em.act("attn_out", pt * cfg.q_dim),),
+                    (rope, kvw, last),
                     {"B": k * h, "M": max(1, round(pt / k)), "N": max(1, round(keys / k)), "K": hd},
                 )
             assert last is not None
@@ -144,8 +151,16 @@ def step_trace(model: StepModel, shape: StepShape, layers: int | None = None) ->
 
         select = _snap_selector(em, model, shape) if model.snap and shape.select else None
         plan = PassPlan(
-            phase=phase, step=0, batch=1, tokens=m, kv_read=lambda i: (), kv_write=lambda i: f"kv.L{i}",
-            kv_heads=model.kv_heads, logits_tokens=logits_rows, attention=attention, after_attention=select,
+            phase=phase,
+            step=0,
+            batch=1,
+            tokens=m,
+            kv_read=lambda i: (),
+            kv_write=lambda i: f"kv.L{i}",
+            kv_heads=model.kv_heads,
+            logits_tokens=logits_rows,
+            attention=attention,
+            after_attention=select,
         )
         res = yield from transformer_pass(em, cfg, plan)
         if medusa and (nd or shape.samples):
@@ -157,13 +172,20 @@ def step_trace(model: StepModel, shape: StepShape, layers: int | None = None) ->
             emit_sample(em, cfg, "decode", 0, nd, res.logits, 1.0)
             yield from em.drain()
 
-    header = {"format": "hetsim-trace", "version": 1, "model": cfg.name, "workload": "serving-step", "batch": 1,
-              "tokens_per_sequence": 0}
+    header = {
+        "format": "hetsim-trace",
+        "version": 1,
+        "model": cfg.name,
+        "workload": "serving-step",
+        "batch": 1,
+        "tokens_per_sequence": 0,
+    }
     return Trace(header, operators)
 
 
-def _medusa_tail(em: Emitter, cfg: TransformerConfig, md: MedusaShape, nd: int, samples: int, logits: int,
-                 hidden: int) -> Iterator[Operator]:
+def _medusa_tail(
+    em: Emitter, cfg: TransformerConfig, md: MedusaShape, nd: int, samples: int, logits: int, hidden: int
+) -> Iterator[Operator]:
     """Posterior over the decoding sequences' leaf paths and acceptance; then the heads on one row per sequence.
 
     The heads run on each decoding sequence's accepted row (every tree position with ``heads_on_all``) and on
@@ -173,35 +195,98 @@ def _medusa_tail(em: Emitter, cfg: TransformerConfig, md: MedusaShape, nd: int, 
     acc: int | None = None
     if nd:
         rows = nd * md.tree_leaves * (md.tree_depth + 1)
-        g = em.emit("retrieve_logits", "gather", "decode", 0, (em.act("logits", rows * v),),
-                    (em.act("candidate_logits", rows * v),), (logits,), {"M": rows, "N": v})
+        g = em.emit(
+            "retrieve_logits",
+            "gather",
+            "decode",
+            0,
+            (em.act("logits", rows * v),),
+            (em.act("candidate_logits", rows * v),),
+            (logits,),
+            {"M": rows, "N": v},
+        )
         arg_rows = nd * md.tree_leaves * md.tree_depth
-        am = em.emit("posterior_argmax", "topk", "decode", arg_rows * v, (em.act("candidate_logits", arg_rows * v),),
-                     (em.raw("posterior_ids", arg_rows * TOKEN_ID_BYTES),), (g,), {"M": arg_rows, "N": v, "K": 1})
-        acc = em.emit("accept", "sample", "decode", arg_rows, (em.raw("posterior_ids", arg_rows * TOKEN_ID_BYTES),),
-                      (em.raw("token_ids", nd * TOKEN_ID_BYTES),), (am,), {"M": nd, "N": md.tree_leaves})
+        am = em.emit(
+            "posterior_argmax",
+            "topk",
+            "decode",
+            arg_rows * v,
+            (em.act("candidate_logits", arg_rows * v),),
+            (em.raw("posterior_ids", arg_rows * TOKEN_ID_BYTES),),
+            (g,),
+            {"M": arg_rows, "N": v, "K": 1},
+        )
+        acc = em.emit(
+            "accept",
+            "sample",
+            "decode",
+            arg_rows,
+            (em.raw("posterior_ids", arg_rows * TOKEN_ID_BYTES),),
+            (em.raw("token_ids", nd * TOKEN_ID_BYTES),),
+            (am,),
+            {"M": nd, "N": md.tree_leaves},
+        )
     nd = nd * (md.tree_tokens if md.heads_on_all else 1) + samples  # rows the heads run on
     topks: list[int] = []
     for k in range(md.heads):
         x = hidden
         for layer in range(md.head_layers):
-            r = em.matmul(f"medusa.H{k}.res{layer}", "medusa_heads", 0, nd, d, d, em.act("normed", nd * d),
-                          f"medusa.H{k}.res", "medusa_pre", (x, acc if acc is not None else logits), bias=True)
+            r = em.matmul(
+                f"medusa.H{k}.res{layer}",
+                "medusa_heads",
+                0,
+                nd,
+                d,
+                d,
+                em.act("normed", nd * d),
+                f"medusa.H{k}.res",
+                "medusa_pre",
+                (x, acc if acc is not None else logits),
+                bias=True,
+            )
             x = em.emit(
-                f"medusa.H{k}.silu_add{layer}", "elementwise", "medusa_heads", (SILU_FLOPS + ADD_FLOPS) * nd * d,
-                (em.act("medusa_pre", nd * d), em.act("normed", nd * d)), (em.act("medusa_hidden", nd * d),), (r,),
+                f"medusa.H{k}.silu_add{layer}",
+                "elementwise",
+                "medusa_heads",
+                (SILU_FLOPS + ADD_FLOPS) * nd * d,
+                (em.act("medusa_pre", nd * d), em.act("normed", nd * d)),
+                (em.act("medusa_hidden", nd * d),),
+                (r,),
                 {"M": nd, "N": d},
             )
-        p = em.matmul(f"medusa.H{k}.proj", "medusa_heads", 0, nd, v, d, em.act("medusa_hidden", nd * d),
-                      f"medusa.H{k}.proj", "medusa_logits", (x,))
-        topks.append(em.emit(
-            f"medusa.H{k}.topk", "topk", "medusa_heads", nd * v, (em.act("medusa_logits", nd * v),),
-            (em.raw("medusa_topk", nd * TOPK * TOKEN_ID_BYTES),), (p,), {"M": nd, "N": v, "K": TOPK},
-        ))
+        p = em.matmul(
+            f"medusa.H{k}.proj",
+            "medusa_heads",
+            0,
+            nd,
+            v,
+            d,
+            em.act("medusa_hidden", nd * d),
+            f"medusa.H{k}.proj",
+            "medusa_logits",
+            (x,),
+        )
+        topks.append(
+            em.emit(
+                f"medusa.H{k}.topk",
+                "topk",
+                "medusa_heads",
+                nd * v,
+                (em.act("medusa_logits", nd * v),),
+                (em.raw("medusa_topk", nd * TOPK * TOKEN_ID_BYTES),),
+                (p,),
+                {"M": nd, "N": v, "K": TOPK},
+            )
+        )
     em.emit(
-        "generate_candidates", "gather", "medusa_heads", 0,
+        "generate_candidates",
+        "gather",
+        "medusa_heads",
+        0,
         (em.raw("medusa_topk", nd * (1 + md.heads * TOPK) * TOKEN_ID_BYTES),),
-        (em.raw("tree_tokens", nd * md.tree_tokens * TOKEN_ID_BYTES),), tuple(topks), {"M": nd, "N": md.tree_tokens},
+        (em.raw("tree_tokens", nd * md.tree_tokens * TOKEN_ID_BYTES),),
+        tuple(topks),
+        {"M": nd, "N": md.tree_tokens},
     )
     yield from em.drain()
 
@@ -222,25 +307,71 @@ def _snap_selector(em: Emitter, model: StepModel, shape: StepShape) -> AfterAtte
     def select(i: int, q_op: int, kv_op: int) -> None:
         tag = f"L{i}.snapkv."
         scores = h * w * total_p
-        att = em.emit(tag + "window_attention", "matmul", ph, 2 * scores * hd,
-                      (em.act("q_rot", n * w * h * hd), em.kv(f"kv.L{i}", total_p * model.config.num_kv_heads * hd)),
-                      (em.act("snap_scores", scores, "fp32"),), (q_op, kv_op),
-                      {"B": n * h, "M": w, "N": max(1, round(total_p / n)), "K": hd})
-        sm = em.emit(tag + "softmax", "softmax", ph, SOFTMAX_FLOPS * scores, (em.act("snap_scores", scores, "fp32"),),
-                     (em.act("snap_probs", scores, "fp32"),), (att,), {"M": n * h * w, "N": max(1, total_p // n)},
-                     dtype="fp32")
-        vote = em.emit(tag + "vote", "elementwise", ph, h * w * prefix, (em.act("snap_probs", h * w * prefix, "fp32"),),
-                       (em.act("snap_votes", hs * prefix, "fp32"),), (sm,), {"M": n * hs, "N": max(1, prefix // n)},
-                       dtype="fp32")
-        pool = em.emit(tag + "pool", "pool", ph, kern * hs * prefix, (em.act("snap_votes", hs * prefix, "fp32"),),
-                       (em.act("snap_pooled", hs * prefix, "fp32"),), (vote,),
-                       {"M": n * hs, "N": max(1, prefix // n), "R": kern, "stride": 1}, dtype="fp32")
+        att = em.emit(
+            tag + "window_attention",
+            "matmul",
+            ph,
+            2 * scores * hd,
+            (em.act("q_rot", n * w * h * hd), em.kv(f"kv.L{i}", total_p * model.config.num_kv_heads * hd)),
+            (em.act("snap_scores", scores, "fp32"),),
+            (q_op, kv_op),
+            {"B": n * h, "M": w, "N": max(1, round(total_p / n)), "K": hd},
+        )
+        sm = em.emit(
+            tag + "softmax",
+            "softmax",
+            ph,
+            SOFTMAX_FLOPS * scores,
+            (em.act("snap_scores", scores, "fp32"),),
+            (em.act("snap_probs", scores, "fp32"),),
+            (att,),
+            {"M": n * h * w, "N": max(1, total_p // n)},
+            dtype="fp32",
+        )
+        vote = em.emit(
+            tag + "vote",
+            "elementwise",
+            ph,
+            h * w * prefix,
+            (em.act("snap_probs", h * w * prefix, "fp32"),),
+            (em.act("snap_votes", hs * prefix, "fp32"),),
+            (sm,),
+            {"M": n * hs, "N": max(1, prefix // n)},
+            dtype="fp32",
+        )
+        pool = em.emit(
+            tag + "pool",
+            "pool",
+            ph,
+            kern * hs * prefix,
+            (em.act("snap_votes", hs * prefix, "fp32"),),
+            (em.act("snap_pooled", hs * prefix, "fp32"),),
+            (vote,),
+            {"M": n * hs, "N": max(1, prefix // n), "R": kern, "stride": 1},
+            dtype="fp32",
+        )
         keep = c - w
         idx = em.raw("snap_indices", n * hs * keep * TOKEN_ID_BYTES)
-        tk = em.emit(tag + "topk", "topk", ph, hs * prefix, (em.act("snap_pooled", hs * prefix, "fp32"),), (idx,),
-                     (pool,), {"M": n * hs, "N": max(1, prefix // n), "K": keep})
-        em.emit(tag + "gather", "gather", ph, 0, (idx, em.kv(f"kv.L{i}", 2 * n * c * hs * hd)),
-                (em.kv(f"kv_snap.L{i}", 2 * n * hs * hd * c),), (tk,), {"M": n * hs, "N": c, "K": 2 * hd})
+        tk = em.emit(
+            tag + "topk",
+            "topk",
+            ph,
+            hs * prefix,
+            (em.act("snap_pooled", hs * prefix, "fp32"),),
+            (idx,),
+            (pool,),
+            {"M": n * hs, "N": max(1, prefix // n), "K": keep},
+        )
+        em.emit(
+            tag + "gather",
+            "gather",
+            ph,
+            0,
+            (idx, em.kv(f"kv.L{i}", 2 * n * c * hs * hd)),
+            (em.kv(f"kv_snap.L{i}", 2 * n * hs * hd * c),),
+            (tk,),
+            {"M": n * hs, "N": c, "K": 2 * hd},
+        )
 
     return select
 

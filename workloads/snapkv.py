@@ -64,8 +64,10 @@ class SnapKVSpec(LLMSpecBase):
         description="observation window W (model default 32, `init_snapkv`, docs/references.md#snapkv-algorithm)",
     )
     capacity: int = Field(
-        2048, ge=2, description="max_capacity_prompt C: KV entries kept per head "
-        "(model default 2048, docs/references.md#snapkv-algorithm)"
+        2048,
+        ge=2,
+        description="max_capacity_prompt C: KV entries kept per head "
+        "(model default 2048, docs/references.md#snapkv-algorithm)",
     )
     kernel: int = Field(
         5, ge=1, description="pooling kernel size k (model default 5, docs/references.md#snapkv-algorithm)"
@@ -74,12 +76,13 @@ class SnapKVSpec(LLMSpecBase):
         "avgpool",
         description="clustering pool (model default avgpool, docs/references.md#snapkv-algorithm; "
         "LongBench used maxpool k=7, docs/references.md#snapkv-settings); "
-        "'avg'/'max' are accepted as aliases"
+        "'avg'/'max' are accepted as aliases",
     )
     kv_update: KVUpdate = Field("inplace", description=KV_UPDATE_HELP)
     per_kv_head: bool = Field(
-        False, description="select and store per KV head (GQA groups vote together) instead of per query head as the "
-        "reference code does"
+        False,
+        description="select and store per KV head (GQA groups vote together) instead of per query head as the "
+        "reference code does",
     )
 
     @field_validator("pooling", mode="before")
@@ -119,8 +122,14 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
     hs = spec.stored_heads(cfg)
     h, kvh, hd = cfg.num_heads, cfg.num_kv_heads, cfg.head_dim
     header = spec.header(
-        "snapkv", window=w, capacity=c, kernel=k, pooling=spec.pooling, per_kv_head=spec.per_kv_head,
-        compressed=spec.compresses, stored_heads=hs if spec.compresses else kvh,
+        "snapkv",
+        window=w,
+        capacity=c,
+        kernel=k,
+        pooling=spec.pooling,
+        per_kv_head=spec.per_kv_head,
+        compressed=spec.compresses,
+        stored_heads=hs if spec.compresses else kvh,
     )
 
     def operators() -> Iterator[Operator | StepRun]:
@@ -134,8 +143,14 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
             src_cls = "kv_cache"
             if not spec.per_kv_head and kvh != h:
                 src_dep = em.emit(
-                    tag + "repeat_kv", "gather", ph, 0, (em.kv(src, 2 * b * p * kvh * hd),),
-                    (em.act(f"kv_rep.L{i}", 2 * b * p * h * hd),), (kv_op,), {"M": b * p, "N": 2 * h * hd},
+                    tag + "repeat_kv",
+                    "gather",
+                    ph,
+                    0,
+                    (em.kv(src, 2 * b * p * kvh * hd),),
+                    (em.act(f"kv_rep.L{i}", 2 * b * p * h * hd),),
+                    (kv_op,),
+                    {"M": b * p, "N": 2 * h * hd},
                 )
                 src, src_heads, src_cls = f"kv_rep.L{i}", h, "activation"
 
@@ -145,50 +160,95 @@ def build_snapkv(spec: SnapKVSpec) -> Trace:
 
             scores = b * h * w * p
             att = em.emit(
-                tag + "window_attention", "matmul", ph, 2 * scores * hd,
+                tag + "window_attention",
+                "matmul",
+                ph,
+                2 * scores * hd,
                 (em.act("q_rot", b * w * h * hd), src_ref(p, 1)),
-                (em.act("snap_scores", scores, "fp32"),), (q_op, src_dep), {"B": b * h, "M": w, "N": p, "K": hd},
+                (em.act("snap_scores", scores, "fp32"),),
+                (q_op, src_dep),
+                {"B": b * h, "M": w, "N": p, "K": hd},
             )
             sm = em.emit(
-                tag + "softmax", "softmax", ph, SOFTMAX_FLOPS * scores, (em.act("snap_scores", scores, "fp32"),),
-                (em.act("snap_probs", scores, "fp32"),), (att,), {"M": b * h * w, "N": p}, dtype="fp32",
+                tag + "softmax",
+                "softmax",
+                ph,
+                SOFTMAX_FLOPS * scores,
+                (em.act("snap_scores", scores, "fp32"),),
+                (em.act("snap_probs", scores, "fp32"),),
+                (att,),
+                {"M": b * h * w, "N": p},
+                dtype="fp32",
             )
             prefix = p - w
             vote_flops = b * h * w * prefix + (b * (h - kvh) * prefix if spec.per_kv_head else 0)
             vote = em.emit(
-                tag + "vote", "elementwise", ph, vote_flops, (em.act("snap_probs", b * h * w * prefix, "fp32"),),
-                (em.act("snap_votes", b * hs * prefix, "fp32"),), (sm,), {"M": b * hs, "N": prefix}, dtype="fp32",
+                tag + "vote",
+                "elementwise",
+                ph,
+                vote_flops,
+                (em.act("snap_probs", b * h * w * prefix, "fp32"),),
+                (em.act("snap_votes", b * hs * prefix, "fp32"),),
+                (sm,),
+                {"M": b * hs, "N": prefix},
+                dtype="fp32",
             )
             pool = em.emit(
-                tag + spec.pooling, "pool", ph, k * b * hs * prefix, (em.act("snap_votes", b * hs * prefix, "fp32"),),
-                (em.act("snap_pooled", b * hs * prefix, "fp32"),), (vote,),
-                {"M": b * hs, "N": prefix, "R": k, "stride": 1}, dtype="fp32",
+                tag + spec.pooling,
+                "pool",
+                ph,
+                k * b * hs * prefix,
+                (em.act("snap_votes", b * hs * prefix, "fp32"),),
+                (em.act("snap_pooled", b * hs * prefix, "fp32"),),
+                (vote,),
+                {"M": b * hs, "N": prefix, "R": k, "stride": 1},
+                dtype="fp32",
             )
             keep = c - w
             indices = em.raw("snap_indices", b * hs * keep * TOKEN_ID_BYTES)
             tk = em.emit(
-                tag + "topk", "topk", ph, b * hs * prefix, (em.act("snap_pooled", b * hs * prefix, "fp32"),),
-                (indices,), (pool,), {"M": b * hs, "N": prefix, "K": keep},
+                tag + "topk",
+                "topk",
+                ph,
+                b * hs * prefix,
+                (em.act("snap_pooled", b * hs * prefix, "fp32"),),
+                (indices,),
+                (pool,),
+                {"M": b * hs, "N": prefix, "K": keep},
             )
             # src_heads == hs here: the source is kv.L{i} (per KV head, or MHA) or the repeated kv_rep.L{i}
             gathers[i] = em.emit(
-                tag + "gather", "gather", ph, 0, (indices, src_ref(c, 2)),
-                (em.kv(f"kv_snap.L{i}", 2 * b * hs * hd * c),), (tk, src_dep), {"M": b * hs, "N": c, "K": 2 * hd},
+                tag + "gather",
+                "gather",
+                ph,
+                0,
+                (indices, src_ref(c, 2)),
+                (em.kv(f"kv_snap.L{i}", 2 * b * hs * hd * c),),
+                (tk, src_dep),
+                {"M": b * hs, "N": c, "K": 2 * hd},
                 frees=(f"kv.L{i}",),
             )
 
         def decode(em: Emitter, step: int, tok: int) -> list[Operator]:
             if spec.compresses:
-                dp = decode_plan(cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs,
-                                 kv_update=spec.kv_update)
+                dp = decode_plan(
+                    cfg, b, step, c + step - 1, tok, kv_tensor="kv_snap", kv_heads=hs, kv_update=spec.kv_update
+                )
                 if step == 1:  # the first decode step reads what the selection gathered
                     dp = replace(dp, kv_dep=gathers.get)
             else:
                 dp = decode_plan(cfg, b, step, p + step - 1, tok, kv_update=spec.kv_update)
             if spec.compresses:
                 # the hijacked attention forward's own bookkeeping, every layer of every step
-                em.host(f"s{step}.snapkv_bookkeeping", "decode", step, (tok,), kernels=0,
-                        host_ops=SNAPKV_HOST_OPS_PER_LAYER * cfg.num_layers, syncs=0)
+                em.host(
+                    f"s{step}.snapkv_bookkeeping",
+                    "decode",
+                    step,
+                    (tok,),
+                    kernels=0,
+                    host_ops=SNAPKV_HOST_OPS_PER_LAYER * cfg.num_layers,
+                    syncs=0,
+                )
             ops, res = collect_pass(transformer_pass(em, cfg, dp))
             emit_sample(em, cfg, "decode", step, b, res.logits, 1.0)
             return ops + em.drain()

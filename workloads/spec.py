@@ -30,7 +30,14 @@ def _serving_probe(spec: ServingSpec) -> Trace:
 
 
 WorkloadSpec = Annotated[
-    GemmSpec | BaselineSpec | MedusaSpec | SnapKVSpec | SkyNetSpec | ResNetSpec | TraceFileSpec | OnnxSpec
+    GemmSpec
+    | BaselineSpec
+    | MedusaSpec
+    | SnapKVSpec
+    | SkyNetSpec
+    | ResNetSpec
+    | TraceFileSpec
+    | OnnxSpec
     | ServingSpec,
     Field(discriminator="kind"),
 ]

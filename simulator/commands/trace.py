@@ -56,10 +56,18 @@ def run(args: argparse.Namespace) -> int:
     spec = load_workload(args.workload)
     if getattr(spec, "kind", None) == "serving":
         where = args.workload if Path(args.workload).is_file() else "<command line>"
-        raise UserError([Problem(where, ("kind",), (
-            "a 'serving' workload is a stream of requests, not one operator trace: `hetsim run` a scenario with it; "
-            "kinds baseline, medusa and snapkv write the trace of one batch"
-        ))])
+        raise UserError(
+            [
+                Problem(
+                    where,
+                    ("kind",),
+                    (
+                        "a 'serving' workload is a stream of requests, not one operator trace: "
+                        "`hetsim run` a scenario with it; kinds baseline, medusa and snapkv write the trace of one batch"
+                    ),
+                )
+            ]
+        )
     source = getattr(spec, "path", None)
     if isinstance(source, str) and _same_file(Path(source), args.out):
         raise UserError(

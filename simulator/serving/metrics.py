@@ -61,8 +61,11 @@ def serving_metrics(spec: ServingSpec, out: Outcome, pool: BlockPool) -> dict[st
     done = [s for s in out.seqs if s.finish_s is not None and s.first_s is not None]
     span = out.end_s
     ttft = [s.first_s - s.req.arrival_s for s in done if s.first_s is not None]
-    tpot = [(s.finish_s - s.first_s) / (s.generated - 1) for s in done
-            if s.finish_s is not None and s.first_s is not None and s.generated > 1]
+    tpot = [
+        (s.finish_s - s.first_s) / (s.generated - 1)
+        for s in done
+        if s.finish_s is not None and s.first_s is not None and s.generated > 1
+    ]
     e2e = [s.finish_s - s.req.arrival_s for s in done if s.finish_s is not None]
     tokens = sum(s.generated for s in done)
     slo_ttft, slo_tpot = parse_seconds(spec.slo.ttft), parse_seconds(spec.slo.tpot)

@@ -45,16 +45,32 @@ def block_pool(spec: ServingSpec, arch: ArchitectureSpec, model: StepModel, prob
     block_bytes = spec.scheduler.block_tokens * per_token
     blocks = int((capacity - taken) // block_bytes) if capacity > taken else 0
     if blocks < 1:
-        raise CapacityError([Problem(None, (), (
-            f"memory '{mem}' ({_size(capacity)} usable at memory_fraction {spec.scheduler.memory_fraction}) holds "
-            f"weights and activations of {_size(taken)}: no room for a single KV-cache block ({_size(block_bytes)})"
-        ))])
+        raise CapacityError(
+            [
+                Problem(
+                    None,
+                    (),
+                    (
+                        f"memory '{mem}' ({_size(capacity)} usable at memory_fraction "
+                        f"{spec.scheduler.memory_fraction}) holds weights and activations of {_size(taken)}: "
+                        f"no room for a single KV-cache block ({_size(block_bytes)})"
+                    ),
+                )
+            ]
+        )
     return BlockPool(blocks, spec.scheduler.block_tokens, block_bytes)
 
 
-def simulate_serving(arch: ArchitectureSpec, spec: ServingSpec, runtime: RuntimeSpec | None = None, *,
-                     mapping: Mapping[str, str] | None = None, workload: str | None = None,
-                     requests: list[Request] | None = None, exact_steps: bool = False) -> RunResult:
+def simulate_serving(
+    arch: ArchitectureSpec,
+    spec: ServingSpec,
+    runtime: RuntimeSpec | None = None,
+    *,
+    mapping: Mapping[str, str] | None = None,
+    workload: str | None = None,
+    requests: list[Request] | None = None,
+    exact_steps: bool = False,
+) -> RunResult:
     """Serve the requests of ``spec`` on ``arch``; ``requests`` overrides the generated ones (tests)."""
     wall_start = time.perf_counter()
     model = step_model(spec)
@@ -106,8 +122,16 @@ def _add_flat(total: dict[str, float], part: Mapping[str, float]) -> None:
         total[key] = total.get(key, 0.0) + value
 
 
-def _result(arch: ArchitectureSpec, spec: ServingSpec, label: str, out: Outcome, probe: StepCost, pool: BlockPool,
-            costs: StepCostModel, wall_start: float) -> RunResult:
+def _result(
+    arch: ArchitectureSpec,
+    spec: ServingSpec,
+    label: str,
+    out: Outcome,
+    probe: StepCost,
+    pool: BlockPool,
+    costs: StepCostModel,
+    wall_start: float,
+) -> RunResult:
     by_component: dict[str, dict[str, float]] = {}
     by_phase: dict[str, dict[str, float]] = {}
     by_kind: dict[str, dict[str, float]] = {}
@@ -159,8 +183,13 @@ def _result(arch: ArchitectureSpec, spec: ServingSpec, label: str, out: Outcome,
     mem = arch.placement["kv_cache"]
     peaks = probe.peak_memory_bytes.get(mem, {})
     kv_peak = pool.peak_used * pool.block_bytes
-    peak_memory = {mem: {"activation": int(peaks.get("activation", 0.0)), "kv_cache": int(kv_peak),
-                         "weight": int(peaks.get("weight", 0.0))}}
+    peak_memory = {
+        mem: {
+            "activation": int(peaks.get("activation", 0.0)),
+            "kv_cache": int(kv_peak),
+            "weight": int(peaks.get("weight", 0.0)),
+        }
+    }
     peak_memory[mem]["total"] = sum(peak_memory[mem].values())
     metrics = serving_metrics(spec, out, pool)
     done = [s for s in out.seqs if s.finish_s is not None]
@@ -183,8 +212,9 @@ def _result(arch: ArchitectureSpec, spec: ServingSpec, label: str, out: Outcome,
         energy=energy,
         energy_by_component_j=dict(sorted(by_component.items())),
         energy_by_phase_j=dict(sorted(by_phase.items())),
-        energy_by_kind_j={k: {c: v.get(c, 0.0) for c in ("compute", "data_movement")} for k, v in
-                          sorted(by_kind.items())},
+        energy_by_kind_j={
+            k: {c: v.get(c, 0.0) for c in ("compute", "data_movement")} for k, v in sorted(by_kind.items())
+        },
         energy_by_level_j=dict(sorted(by_level.items())),
         latency_by_category_s=by_cat,
         latency_by_phase_s=dict(sorted(phase_s.items())),
@@ -199,8 +229,7 @@ def _result(arch: ArchitectureSpec, spec: ServingSpec, label: str, out: Outcome,
         batch=len(done),  # sequences served: batch × tokens_per_sequence = the run's output tokens
         tokens_per_sequence=sum(s.generated for s in done) / len(done) if done else 0.0,
         header=header,
-        serving={**metrics, "series": serving_series(out, pool),
-                 "rejections": [reason for _, reason in out.rejected]},
+        serving={**metrics, "series": serving_series(out, pool), "rejections": [reason for _, reason in out.rejected]},
     )
 
 

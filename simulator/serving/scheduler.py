@@ -107,18 +107,24 @@ class Scheduler:
         """Why a request can never run here, or None."""
         lim = self.limits
         if lim.context and req.prompt_tokens + req.generate_tokens > lim.context:
-            return (f"request {req.id}: prompt {req.prompt_tokens} + output {req.generate_tokens} tokens exceed the "
-                    f"model's context of {lim.context} tokens")
+            return (
+                f"request {req.id}: prompt {req.prompt_tokens} + output {req.generate_tokens} tokens exceed the "
+                f"model's context of {lim.context} tokens"
+            )
         need = req.prompt_tokens + req.generate_tokens + lim.decode_tokens
         blocks = self.pool.blocks_for(need)
         if blocks > self.pool.total:
             gb = self.pool.block_bytes / 1e9
-            return (f"request {req.id}: prompt {req.prompt_tokens} + output {req.generate_tokens} tokens need "
-                    f"{blocks} KV-cache blocks ({blocks * gb:.2f} GB) but only {self.pool.total} blocks "
-                    f"({self.pool.total * gb:.2f} GB) fit beside the weights; it can never be served")
+            return (
+                f"request {req.id}: prompt {req.prompt_tokens} + output {req.generate_tokens} tokens need "
+                f"{blocks} KV-cache blocks ({blocks * gb:.2f} GB) but only {self.pool.total} blocks "
+                f"({self.pool.total * gb:.2f} GB) fit beside the weights; it can never be served"
+            )
         if not self.sched.chunked_prefill and req.prompt_tokens > self.sched.max_batched_tokens:
-            return (f"request {req.id}: prompt of {req.prompt_tokens} tokens exceeds max_batched_tokens "
-                    f"({self.sched.max_batched_tokens}) and chunked_prefill is off")
+            return (
+                f"request {req.id}: prompt of {req.prompt_tokens} tokens exceeds max_batched_tokens "
+                f"({self.sched.max_batched_tokens}) and chunked_prefill is off"
+            )
         return None
 
     def run(self, requests: list[Request]) -> Outcome:
@@ -236,13 +242,20 @@ class Scheduler:
         out.end_s = now
         return out
 
-    def _step(self, out: Outcome, now: float, decodes: list[SeqState], chunks: list[tuple[SeqState, int]],
-              running: list[SeqState]) -> float:
+    def _step(
+        self,
+        out: Outcome,
+        now: float,
+        decodes: list[SeqState],
+        chunks: list[tuple[SeqState, int]],
+        running: list[SeqState],
+    ) -> float:
         """Run one step: its cost, then every sequence's progress at its end. Returns the new time."""
         pool, lim = self.pool, self.limits
         finishing = [(s, c) for s, c in chunks if s.done_prompt + c == s.prompt]
-        selects = tuple(sorted(s.prompt for s, _ in finishing
-                               if lim.snap_capacity is not None and s.prompt >= lim.snap_capacity))
+        selects = tuple(
+            sorted(s.prompt for s, _ in finishing if lim.snap_capacity is not None and s.prompt >= lim.snap_capacity)
+        )
         shape = StepShape(
             decode_seqs=len(decodes),
             decode_kv=sum(round(s.cached) for s in decodes),
@@ -254,9 +267,17 @@ class Scheduler:
         end = now + cost.latency_s
         phase = "decode" if not chunks else ("prefill" if not decodes else "mixed")
         out.costs.append(cost)
-        out.steps.append(StepRecord(now, cost.latency_s, len(decodes) + len(chunks),
-                                    len(decodes) * lim.decode_tokens + shape.prefill_tokens, shape.prefill_tokens,
-                                    pool.used, phase))
+        out.steps.append(
+            StepRecord(
+                now,
+                cost.latency_s,
+                len(decodes) + len(chunks),
+                len(decodes) * lim.decode_tokens + shape.prefill_tokens,
+                shape.prefill_tokens,
+                pool.used,
+                phase,
+            )
+        )
         for seq, chunk in chunks:
             seq.done_prompt += chunk
             seq.cached += chunk
@@ -311,8 +332,10 @@ class Scheduler:
             p_max = g_max = 0
             for seq in waiting:
                 p, g = max(p_max, seq.req.prompt_tokens), max(g_max, seq.req.generate_tokens)
-                if len(batch) == sched.max_sequences or (len(batch) + 1) * pool.blocks_for(p + g + lim.decode_tokens) \
-                        > pool.total:
+                if (
+                    len(batch) == sched.max_sequences
+                    or (len(batch) + 1) * pool.blocks_for(p + g + lim.decode_tokens) > pool.total
+                ):
                     break
                 batch.append(seq)
                 p_max, g_max = p, g

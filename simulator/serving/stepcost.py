@@ -93,8 +93,10 @@ class StepCost:
             flops=f(self.flops, other.flops),
             roofline_latency_s=f(self.roofline_latency_s, other.roofline_latency_s),
             operators=f(self.operators, other.operators),
-            peak_memory_bytes={m: _affine_flat(self.peak_memory_bytes.get(m, {}), other.peak_memory_bytes.get(m, {}), w)
-                               for m in sorted(set(self.peak_memory_bytes) | set(other.peak_memory_bytes))},
+            peak_memory_bytes={
+                m: _affine_flat(self.peak_memory_bytes.get(m, {}), other.peak_memory_bytes.get(m, {}), w)
+                for m in sorted(set(self.peak_memory_bytes) | set(other.peak_memory_bytes))
+            },
             energy_by_level_j=_affine_flat(self.energy_by_level_j, other.energy_by_level_j, w),
         )
 
@@ -114,8 +116,15 @@ def _affine_nested(a: Nested, b: Nested, w: float) -> Nested:
 class StepCostModel:
     """Step costs of one (architecture, runtime, model) from the engine, memoised (see the module docstring)."""
 
-    def __init__(self, arch: ArchitectureSpec, runtime: RuntimeSpec | None, mapping: Mapping[str, str] | None,
-                 model: StepModel, *, exact: bool = False) -> None:
+    def __init__(
+        self,
+        arch: ArchitectureSpec,
+        runtime: RuntimeSpec | None,
+        mapping: Mapping[str, str] | None,
+        model: StepModel,
+        *,
+        exact: bool = False,
+    ) -> None:
         self.arch = arch
         self.runtime = runtime
         self.mapping = mapping
@@ -130,8 +139,13 @@ class StepCostModel:
     def _replay(self, shape: StepShape, layers: int | None) -> StepCost:
         from simulator.engine import simulate
 
-        run = simulate(self.arch, step_trace(self.model, shape, layers), self.runtime, mapping=self.mapping,
-                       workload="serving-step")
+        run = simulate(
+            self.arch,
+            step_trace(self.model, shape, layers),
+            self.runtime,
+            mapping=self.mapping,
+            workload="serving-step",
+        )
         self.replays += 1
         self.events += run.events
         self.replay_wall_s += run.wall_s

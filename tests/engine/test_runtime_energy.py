@@ -105,8 +105,12 @@ def test_every_level_the_data_crosses_gets_its_joules(tiny_arch: TinyArch) -> No
     )
     mb = 1_000_000
     matmul = op(
-        0, "matmul", 2e9, dims={"M": 1, "N": 1000, "K": 1000},
-        reads=(TensorRef("w", "weight", mb),), writes=(TensorRef("y", "activation", mb),),
+        0,
+        "matmul",
+        2e9,
+        dims={"M": 1, "N": 1000, "K": 1000},
+        reads=(TensorRef("w", "weight", mb),),
+        writes=(TensorRef("y", "activation", mb),),
     )
     r = simulate(arch, trace(matmul), mapping=PINNED)
     dm = {name: cats["data_movement"] for name, cats in r.energy_by_component_j.items() if cats["data_movement"]}
@@ -128,7 +132,10 @@ def test_a100_splits_hbm_energy_by_level_without_changing_the_total() -> None:
     arch = load_architecture("a100-80gb")
     weight = 32 * 2**20  # a 4096 x 4096 fp16 decode GEMV
     gemv = op(
-        0, "matmul", 2 * 4096 * 4096, dims={"M": 1, "N": 4096, "K": 4096},
+        0,
+        "matmul",
+        2 * 4096 * 4096,
+        dims={"M": 1, "N": 4096, "K": 4096},
         reads=(TensorRef("w", "weight", weight),),
     )
     r = simulate(arch, trace(gemv))

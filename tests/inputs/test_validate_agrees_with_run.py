@@ -67,7 +67,6 @@ def builds(arch: ArchitectureSpec) -> bool:
     return True
 
 
-
 @pytest.mark.parametrize("name", sorted(builtin_architectures()))
 def test_every_shipped_architecture_validates_and_builds(name: str) -> None:
     """Ultra96 included: its processing system cannot reach the on-chip weights, but no rule maps work to it."""

@@ -324,8 +324,10 @@ def test_serving_knee_h100_serves_more_at_lower_latency_and_batching_cuts_joules
 
 def test_serving_medusa_gain_shrinks_with_batch() -> None:
     r = runs("serving-medusa-load")
-    speedup = {b: r[("a100-80gb", f"medusa-{b}")].tokens_per_s / r[("a100-80gb", f"baseline-{b}")].tokens_per_s
-               for b in (1, 16, 64)}
+    speedup = {
+        b: r[("a100-80gb", f"medusa-{b}")].tokens_per_s / r[("a100-80gb", f"baseline-{b}")].tokens_per_s
+        for b in (1, 16, 64)
+    }
     assert speedup[1] > 1.6 > 1.3 > speedup[16] > speedup[64]
     chain = r[("a100-80gb", "medusa-chain-16")].tokens_per_s / r[("a100-80gb", "baseline-16")].tokens_per_s
     assert chain > 2 * speedup[16]  # a smaller tree keeps more of the gain

@@ -37,8 +37,14 @@ GRAPHS = load_runtime("graphs")
 
 def spec(**over: Any) -> ServingSpec:
     data: dict[str, Any] = {
-        "kind": "serving", "model": "vicuna-7b", "algorithm": "baseline", "requests": 60,
-        "arrivals": {"process": "poisson", "rate": "2/s"}, "prompt_tokens": 256, "generate_tokens": 64, "seed": 1,
+        "kind": "serving",
+        "model": "vicuna-7b",
+        "algorithm": "baseline",
+        "requests": 60,
+        "arrivals": {"process": "poisson", "rate": "2/s"},
+        "prompt_tokens": 256,
+        "generate_tokens": 64,
+        "seed": 1,
     }
     data.update(over)
     return ServingSpec.model_validate(data)
@@ -99,24 +105,29 @@ def test_length_distributions_stay_in_range() -> None:
 
 def test_request_trace_file(tmp_path: Path) -> None:
     path = tmp_path / "requests.jsonl"
-    path.write_text('{"arrival_s": 0.5, "prompt_tokens": 100, "generate_tokens": 10}\n'
-                    '{"arrival_s": 1.0, "prompt_tokens": 50, "generate_tokens": 5}\n')
+    path.write_text(
+        '{"arrival_s": 0.5, "prompt_tokens": 100, "generate_tokens": 10}\n'
+        '{"arrival_s": 1.0, "prompt_tokens": 50, "generate_tokens": 5}\n'
+    )
     assert read_request_trace(path) == [Request(0, 0.5, 100, 10), Request(1, 1.0, 50, 5)]
     path.write_text('{"arrival_s": 0.5, "prompt_tokens": 100}\n')
     with pytest.raises(ValueError, match=r"requests.jsonl:1: expected an object with arrival_s"):
         read_request_trace(path)
 
 
-@pytest.mark.parametrize(("over", "message"), [
-    ({"requests": None}, "give `requests` or `duration`"),
-    ({"generate_tokens": None}, "give `prompt_tokens` and `generate_tokens`"),
-    ({"arrivals": {"trace": "r.jsonl"}}, "a request trace gives every request's lengths"),
-    ({"medusa": {"heads": 4}}, "`medusa` keys given but algorithm is 'baseline'"),
-    ({"arrivals": {"process": "poisson"}}, "with `rate`"),
-    ({"prompt_tokens": "sharegpt"}, "unknown length preset 'sharegpt'"),
-    ({"algorithm": "medusa", "medusa": {"tree": "nope"}}, "tree"),
-    ({"algorithm": "snapkv", "snapkv": {"capacity": 16, "window": 32}}, "must exceed window"),
-])
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"requests": None}, "give `requests` or `duration`"),
+        ({"generate_tokens": None}, "give `prompt_tokens` and `generate_tokens`"),
+        ({"arrivals": {"trace": "r.jsonl"}}, "a request trace gives every request's lengths"),
+        ({"medusa": {"heads": 4}}, "`medusa` keys given but algorithm is 'baseline'"),
+        ({"arrivals": {"process": "poisson"}}, "with `rate`"),
+        ({"prompt_tokens": "sharegpt"}, "unknown length preset 'sharegpt'"),
+        ({"algorithm": "medusa", "medusa": {"tree": "nope"}}, "tree"),
+        ({"algorithm": "snapkv", "snapkv": {"capacity": 16, "window": 32}}, "must exceed window"),
+    ],
+)
 def test_bad_specs_say_what_is_wrong(over: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         spec(**over)
@@ -124,13 +135,17 @@ def test_bad_specs_say_what_is_wrong(over: dict[str, Any], message: str) -> None
 
 def test_scenario_errors_name_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.yaml"
-    path.write_text("name: bad\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: vicuna-7b, "
-                    "requests: 10, arrivals: {process: poisson, rate: 2}, prompt_tokens: 8, generate_tokens: 8}\n")
+    path.write_text(
+        "name: bad\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: vicuna-7b, "
+        "requests: 10, arrivals: {process: poisson, rate: 2}, prompt_tokens: 8, generate_tokens: 8}\n"
+    )
     assert main(["run", str(path), "-o", str(tmp_path / "out")]) == 2
     err = capsys.readouterr().err
     assert "workloads[0].arrivals.rate" in err and "'2/s'" in err
-    path.write_text("name: bad\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: vicuna-7b, "
-                    "arrivals: {trace: nowhere.jsonl}}\n")
+    path.write_text(
+        "name: bad\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: vicuna-7b, "
+        "arrivals: {trace: nowhere.jsonl}}\n"
+    )
     assert main(["run", str(path), "-o", str(tmp_path / "out")]) == 2
     assert "workloads[0].arrivals.trace: request trace not found" in capsys.readouterr().err
 
@@ -226,15 +241,22 @@ def test_a_prompt_that_can_never_fit_is_rejected_not_waited_for() -> None:
     assert r.serving["completed_requests"] == 2 and r.serving["rejected_requests"] == 1
     assert "request 1: prompt 500000 + output 16 tokens need" in r.serving["rejections"][0]
     assert "can never be served" in r.serving["rejections"][0]
-    with pytest.raises(UserError, match="every request was rejected: request 0: prompt 3000 \\+ output 16 tokens "
-                       "exceed the model's context of 2048"):
+    with pytest.raises(
+        UserError,
+        match="every request was rejected: request 0: prompt 3000 \\+ output 16 tokens "
+        "exceed the model's context of 2048",
+    ):
         serve(spec(), requests=[Request(0, 0.0, 3000, 16)])
 
 
 def test_memory_pressure_preempts_and_every_request_still_finishes() -> None:
     # 0.2 of 80 GB leaves ~2.5 GB of KV cache (~4,800 tokens): 8 requests of up to 1,000 tokens cannot all stay
-    base = {"requests": 24, "arrivals": {"process": "poisson", "rate": "50/s"}, "prompt_tokens": 500,
-            "generate_tokens": 500}
+    base = {
+        "requests": 24,
+        "arrivals": {"process": "poisson", "rate": "50/s"},
+        "prompt_tokens": 500,
+        "generate_tokens": 500,
+    }
     for mode in ("recompute", "swap"):
         r = serve(spec(**base, scheduler={"memory_fraction": 0.2, "preemption": mode}))
         assert r.serving is not None
@@ -253,8 +275,10 @@ def test_static_batching_waits_where_continuous_batching_does_not() -> None:
 
 
 def test_chunked_prefill_off_rejects_prompts_longer_than_a_step() -> None:
-    r = serve(spec(scheduler={"chunked_prefill": False, "max_batched_tokens": 1024}),
-              requests=[Request(0, 0.0, 1500, 4), Request(1, 0.0, 100, 4)])
+    r = serve(
+        spec(scheduler={"chunked_prefill": False, "max_batched_tokens": 1024}),
+        requests=[Request(0, 0.0, 1500, 4), Request(1, 0.0, 100, 4)],
+    )
     assert r.serving is not None and r.serving["rejected_requests"] == 1
     assert "exceeds max_batched_tokens (1024) and chunked_prefill is off" in r.serving["rejections"][0]
 
@@ -264,8 +288,10 @@ def test_chunked_prefill_off_rejects_prompts_longer_than_a_step() -> None:
 
 def _closed_batch(algorithm: str, batch: int) -> RunResult:
     """``batch`` requests at once, served as one static batch: the batch size is exactly ``batch``."""
-    return serve(spec(algorithm=algorithm, generate_tokens=128, scheduler={"policy": "static", "max_sequences": batch}),
-                 requests=[Request(i, 0.0, 256, 128) for i in range(batch)])
+    return serve(
+        spec(algorithm=algorithm, generate_tokens=128, scheduler={"policy": "static", "max_sequences": batch}),
+        requests=[Request(i, 0.0, 256, 128) for i in range(batch)],
+    )
 
 
 def test_medusa_speedup_falls_with_batch_size() -> None:
@@ -283,8 +309,13 @@ def test_medusa_speedup_falls_with_batch_size() -> None:
 
 def test_snapkv_lets_more_users_in() -> None:
     """The compressed cache (512 of 4,096 prompt tokens) holds more sequences once their prompts are in."""
-    base = {"model": "lwm-text-chat-1m", "requests": 40, "arrivals": {"process": "poisson", "rate": "40/s"},
-            "prompt_tokens": 4096, "generate_tokens": 256}
+    base = {
+        "model": "lwm-text-chat-1m",
+        "requests": 40,
+        "arrivals": {"process": "poisson", "rate": "40/s"},
+        "prompt_tokens": 4096,
+        "generate_tokens": 256,
+    }
     full = serve(spec(**base))
     snap = serve(spec(**base, algorithm="snapkv", snapkv={"capacity": 512}))
     assert full.serving is not None and snap.serving is not None
@@ -295,10 +326,12 @@ def test_snapkv_lets_more_users_in() -> None:
 
 def test_thousand_request_poisson_workload_reports_every_metric(tmp_path: Path) -> None:
     path = tmp_path / "chat.yaml"
-    path.write_text("name: chat\nruntime: graphs\narchitectures: [a100-80gb]\nworkloads:\n"
-                    "  - {name: chat, kind: serving, model: vicuna-7b, algorithm: baseline, requests: 1000,\n"
-                    "     arrivals: {process: poisson, rate: 2/s}, prompt_tokens: 256, generate_tokens: 128, seed: 1}\n"
-                    "outputs: [json, csv]\n")
+    path.write_text(
+        "name: chat\nruntime: graphs\narchitectures: [a100-80gb]\nworkloads:\n"
+        "  - {name: chat, kind: serving, model: vicuna-7b, algorithm: baseline, requests: 1000,\n"
+        "     arrivals: {process: poisson, rate: 2/s}, prompt_tokens: 256, generate_tokens: 128, seed: 1}\n"
+        "outputs: [json, csv]\n"
+    )
     assert main(["run", str(path), "-o", str(tmp_path / "out")]) == 0
     run = json.loads((tmp_path / "out" / "results.json").read_text())["runs"][0]
     for key in SERVING_KEYS:
@@ -312,8 +345,9 @@ def test_thousand_request_poisson_workload_reports_every_metric(tmp_path: Path) 
 
 def test_trace_arrivals_and_plots_through_the_cli(tmp_path: Path) -> None:
     (tmp_path / "reqs").mkdir()
-    (tmp_path / "reqs" / "r.jsonl").write_text("".join(
-        f'{{"arrival_s": {0.05 * i}, "prompt_tokens": {100 + i}, "generate_tokens": 8}}\n' for i in range(12)))
+    (tmp_path / "reqs" / "r.jsonl").write_text(
+        "".join(f'{{"arrival_s": {0.05 * i}, "prompt_tokens": {100 + i}, "generate_tokens": 8}}\n' for i in range(12))
+    )
     path = tmp_path / "s.yaml"
     path.write_text(
         "name: s\narchitectures: [a100-80gb]\nworkloads:\n"
@@ -322,7 +356,8 @@ def test_trace_arrivals_and_plots_through_the_cli(tmp_path: Path) -> None:
         "     prompt_tokens: 64, generate_tokens: 8}\n"
         "  - {name: high, kind: serving, model: vicuna-7b, requests: 10, arrivals: {process: poisson, rate: 8/s},\n"
         "     prompt_tokens: 64, generate_tokens: 8}\n"
-        "outputs: [json, plots]\n")
+        "outputs: [json, plots]\n"
+    )
     out = tmp_path / "out"
     assert main(["run", str(path), "-o", str(out)]) == 0
     runs = json.loads((out / "results.json").read_text())["runs"]
@@ -336,8 +371,10 @@ def test_trace_arrivals_and_plots_through_the_cli(tmp_path: Path) -> None:
 def test_trace_command_explains_that_serving_has_no_single_trace(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec_text = ("{kind: serving, model: vicuna-7b, requests: 3, arrivals: {process: poisson, rate: 2/s}, "
-                 "prompt_tokens: 8, generate_tokens: 8}")
+    spec_text = (
+        "{kind: serving, model: vicuna-7b, requests: 3, arrivals: {process: poisson, rate: 2/s}, "
+        "prompt_tokens: 8, generate_tokens: 8}"
+    )
     assert main(["trace", spec_text, "-o", str(tmp_path / "t.jsonl")]) == 2
     assert "<command line>: kind: a 'serving' workload is a stream of requests" in capsys.readouterr().err
 
@@ -350,8 +387,10 @@ def test_medusa_and_snapkv_compose_at_long_context() -> None:
     tpot = {}
     for alg in ("baseline", "medusa", "medusa+snapkv"):
         extra: dict[str, Any] = {"snapkv": {"capacity": 1024}} if "snapkv" in alg else {}
-        r = serve(spec(model="lwm-text-chat-1m", algorithm=alg, generate_tokens=256, **extra),
-                  requests=[Request(0, 0.0, 10_000, 256)])
+        r = serve(
+            spec(model="lwm-text-chat-1m", algorithm=alg, generate_tokens=256, **extra),
+            requests=[Request(0, 0.0, 10_000, 256)],
+        )
         assert r.serving is not None
         tpot[alg] = r.serving["tpot_p50_s"]
     assert tpot["baseline"] / tpot["medusa+snapkv"] > 2.0
@@ -361,8 +400,10 @@ def test_medusa_and_snapkv_compose_at_long_context() -> None:
 def test_validate_probes_a_serving_step(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Preflight reads a representative step: a model too big for the memory is found before running."""
     path = tmp_path / "big.yaml"
-    path.write_text("name: big\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: llama-2-70b, "
-                    "requests: 4, arrivals: {process: poisson, rate: 1/s}, prompt_tokens: 64, generate_tokens: 4}\n")
+    path.write_text(
+        "name: big\narchitectures: [a100-80gb]\nworkloads:\n  - {kind: serving, model: llama-2-70b, "
+        "requests: 4, arrivals: {process: poisson, rate: 1/s}, prompt_tokens: 64, generate_tokens: 4}\n"
+    )
     assert main(["validate", str(path)]) == 2
     assert "the weights need" in capsys.readouterr().err
     ok = tmp_path / "ok.yaml"

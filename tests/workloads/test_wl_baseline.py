@@ -54,7 +54,11 @@ def test_int4_weight_only_quantises_linear_layers_with_group_scales() -> None:
 def test_gpt_fast_int4_groups_of_32_with_zero_points_and_dequant_work() -> None:
     """gpt-fast int4: a 16-bit scale and zero point per 32 weights; unpacking work inside the GEMM kernel."""
     spec = BaselineSpec(
-        model="llama-2-7b", prompt_tokens=16, generate_tokens=2, weight_dtype="int4", quant_group_size=32,
+        model="llama-2-7b",
+        prompt_tokens=16,
+        generate_tokens=2,
+        weight_dtype="int4",
+        quant_group_size=32,
         quant_zero_points=True,
     )
     cfg = load_model("llama-2-7b")
@@ -139,8 +143,15 @@ def test_gptj_parallel_block() -> None:
     ops = _step_ops(spec, 1)
     matmul = sum(op.flops for op in ops if op.kind == "matmul")
     biases = cfg.num_layers * (cfg.intermediate_size + cfg.hidden_size) + cfg.vocab_size
-    assert matmul == 2 * (cfg.num_layers * (cfg.attention_params + cfg.mlp_params - cfg.intermediate_size
-                                             - cfg.hidden_size) + cfg.vocab_size * cfg.hidden_size) + biases
+    assert (
+        matmul
+        == 2
+        * (
+            cfg.num_layers * (cfg.attention_params + cfg.mlp_params - cfg.intermediate_size - cfg.hidden_size)
+            + cfg.vocab_size * cfg.hidden_size
+        )
+        + biases
+    )
     assert not any(op.kind == "norm" and "mlp_norm" in op.name for op in ops)
 
 

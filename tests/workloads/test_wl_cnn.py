@@ -21,8 +21,17 @@ def test_skynet_trace() -> None:
     dw_macs = sum(op.flops for op in ops if op.kind == "dwconv2d") / 2
     assert dw_macs / 4 == pytest.approx(23.04e6, rel=1e-3)
     by = {op.name: op for op in ops}
-    assert dict(by["dw1.dw"].dims) == {"N": 4, "C": 3, "H": 160, "W": 320, "K": 3, "R": 3, "S": 3, "stride": 1,
-                                       "groups": 3}
+    assert dict(by["dw1.dw"].dims) == {
+        "N": 4,
+        "C": 3,
+        "H": 160,
+        "W": 320,
+        "K": 3,
+        "R": 3,
+        "S": 3,
+        "stride": 1,
+        "groups": 3,
+    }
     assert by["reorg"].dims["C"] == 768 and by["reorg"].dims["H"] == 20
     assert by["concat"].dims["C"] == 1280
     assert by["dw6.pw"].dims["K"] == 96 and by["head.conv"].dims["K"] == 10

@@ -54,8 +54,14 @@ def test_tiny_tree_expected_value_by_hand() -> None:
 
 
 def test_expected_mode_step_count(tiny_model: dict[str, Any]) -> None:
-    spec = MedusaSpec(model=tiny_model, prompt_tokens=5, generate_tokens=20, heads=2, tree=[[0], [1], [0, 0]],
-                      accuracies=[[0.5, 0.2], [0.4]])
+    spec = MedusaSpec(
+        model=tiny_model,
+        prompt_tokens=5,
+        generate_tokens=20,
+        heads=2,
+        tree=[[0], [1], [0, 0]],
+        accuracies=[[0.5, 0.2], [0.4]],
+    )
     ops = list(build_medusa(spec))
     accepts = [op for op in ops if op.kind == "sample" and op.phase == "decode"]
     assert len(accepts) == math.ceil(19 / 1.9 - 1e-9) == 10
@@ -144,8 +150,9 @@ def test_validation() -> None:
         MedusaSpec(model="vicuna-7b", prompt_tokens=4, generate_tokens=4, variant="medusa-2")
     with pytest.raises(ValidationError, match="sampled"):
         MedusaSpec(model="vicuna-7b", prompt_tokens=4, generate_tokens=4, mode="sampled", accepted_tokens_per_step=2)
-    ok = MedusaSpec(model="vicuna-7b", prompt_tokens=4, generate_tokens=4, variant="medusa-2",
-                    accepted_tokens_per_step=3.0)
+    ok = MedusaSpec(
+        model="vicuna-7b", prompt_tokens=4, generate_tokens=4, variant="medusa-2", accepted_tokens_per_step=3.0
+    )
     assert ok.tokens_per_step() == 3.0
 
 

@@ -13,8 +13,18 @@ from workloads.models import TransformerConfig, builtin_models, load_model
 
 def test_builtins_listed() -> None:
     names = builtin_models()
-    for expected in ("llama-2-7b", "llama-2-13b", "llama-2-70b", "vicuna-7b", "vicuna-13b", "vicuna-33b",
-                     "mistral-7b-instruct-v0.2", "lwm-text-chat-1m", "llama-3.1-8b", "gpt-j-6b"):
+    for expected in (
+        "llama-2-7b",
+        "llama-2-13b",
+        "llama-2-70b",
+        "vicuna-7b",
+        "vicuna-13b",
+        "vicuna-33b",
+        "mistral-7b-instruct-v0.2",
+        "lwm-text-chat-1m",
+        "llama-3.1-8b",
+        "gpt-j-6b",
+    ):
         assert expected in names
 
 
@@ -67,5 +77,6 @@ def test_config_json_path_and_inline(tmp_path: Path, tiny_model: dict[str, Any])
 
 def test_missing_field_is_clear() -> None:
     with pytest.raises(ValueError, match="intermediate_size"):
-        TransformerConfig.from_hf({"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
-                                   "vocab_size": 10})
+        TransformerConfig.from_hf(
+            {"hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "vocab_size": 10}
+        )

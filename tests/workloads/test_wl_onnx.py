@@ -31,13 +31,24 @@ def _model(path: Path, extra_node: NodeProto | None = None) -> Path:
     ]
     if extra_node is not None:
         nodes.append(extra_node)
-    inits = [_init("w1", (8, 3, 3, 3)), _init("g", (8,)), _init("b", (8,)), _init("m", (8,)), _init("v", (8,)),
-             _init("wd", (8, 1, 3, 3)), _init("fw", (5, 16)), _init("fb", (5,)),
-             numpy_helper.from_array(np.array(0, dtype=np.float32), "lo"),
-             numpy_helper.from_array(np.array(6, dtype=np.float32), "hi")]
+    inits = [
+        _init("w1", (8, 3, 3, 3)),
+        _init("g", (8,)),
+        _init("b", (8,)),
+        _init("m", (8,)),
+        _init("v", (8,)),
+        _init("wd", (8, 1, 3, 3)),
+        _init("fw", (5, 16)),
+        _init("fb", (5,)),
+        numpy_helper.from_array(np.array(0, dtype=np.float32), "lo"),
+        numpy_helper.from_array(np.array(6, dtype=np.float32), "hi"),
+    ]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])], inits,
+        nodes,
+        "tiny",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 16, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])],
+        inits,
     )
     onnx.save(helper.make_model(graph), str(path))
     return path

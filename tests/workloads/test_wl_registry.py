@@ -11,8 +11,15 @@ from pydantic import BaseModel, ValidationError
 from workloads.spec import _BUILDERS, WORKLOAD_ADAPTER, build_trace, workload_kinds
 from workloads.trace import OP_KINDS, PHASES
 
-TINY = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 8, "num_key_value_heads": 2,
-        "intermediate_size": 160, "vocab_size": 100, "max_position_embeddings": 100_000}
+TINY = {
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 8,
+    "num_key_value_heads": 2,
+    "intermediate_size": 160,
+    "vocab_size": 100,
+    "max_position_embeddings": 100_000,
+}
 
 SPECS: list[dict[str, Any]] = [
     {"kind": "gemm", "M": 4, "N": 8, "K": 16, "repeat": 3},
@@ -27,7 +34,15 @@ SPECS: list[dict[str, Any]] = [
 
 def test_kinds() -> None:
     assert set(workload_kinds()) == {
-        "gemm", "baseline", "medusa", "snapkv", "skynet", "resnet", "trace", "onnx", "serving"
+        "gemm",
+        "baseline",
+        "medusa",
+        "snapkv",
+        "skynet",
+        "resnet",
+        "trace",
+        "onnx",
+        "serving",
     }
 
 
@@ -82,13 +97,29 @@ def test_readme_examples_validate() -> None:
 @pytest.mark.parametrize(
     ("spec", "where", "text"),
     [
-        ({"kind": "snapkv", "model": "llama-2-7b", "prompt_tokens": 64, "generate_tokens": 2, "capacity": 16,
-          "window": 32}, ("capacity",), "must exceed window"),
-        ({"kind": "medusa", "model": "vicuna-7b", "prompt_tokens": 64, "generate_tokens": 2, "tree": "nope"},
-         ("tree",), "nope"),
+        (
+            {
+                "kind": "snapkv",
+                "model": "llama-2-7b",
+                "prompt_tokens": 64,
+                "generate_tokens": 2,
+                "capacity": 16,
+                "window": 32,
+            },
+            ("capacity",),
+            "must exceed window",
+        ),
+        (
+            {"kind": "medusa", "model": "vicuna-7b", "prompt_tokens": 64, "generate_tokens": 2, "tree": "nope"},
+            ("tree",),
+            "nope",
+        ),
         ({"kind": "gemm", "M": 1, "N": 1, "K": 1, "seed": -1}, ("seed",), "greater than or equal to 0"),
-        ({"kind": "baseline", "model": {"hidden_size": [1]}, "prompt_tokens": 1, "generate_tokens": 1},
-         ("model",), "must be a whole number"),
+        (
+            {"kind": "baseline", "model": {"hidden_size": [1]}, "prompt_tokens": 1, "generate_tokens": 1},
+            ("model",),
+            "must be a whole number",
+        ),
         ({"kind": "onnx", "path": "/nonexistent.onnx"}, ("path",), "ONNX file not found"),
     ],
 )

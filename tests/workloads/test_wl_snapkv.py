@@ -26,8 +26,14 @@ def test_capacity_above_prompt_is_baseline(tiny_model: dict[str, Any]) -> None:
 
 
 def test_capacity_equal_prompt_decodes_like_baseline_for_mha() -> None:
-    mha = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4, "intermediate_size": 96,
-           "vocab_size": 50, "max_position_embeddings": 10_000}
+    mha = {
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "intermediate_size": 96,
+        "vocab_size": 50,
+        "max_position_embeddings": 10_000,
+    }
     kw = {"model": mha, "prompt_tokens": 64, "generate_tokens": 4}
     all_snap = [op for op in build_snapkv(SnapKVSpec(**kw, capacity=64, window=8)) if op.phase == "decode"]
     base = [op for op in build_baseline(BaselineSpec(**kw)) if op.phase == "decode"]
@@ -45,8 +51,14 @@ def test_capacity_equal_prompt_decodes_like_baseline_for_mha() -> None:
 @pytest.mark.parametrize(("per_kv_head", "heads"), [(False, 32), (True, 8)])
 def test_gqa_compressed_cache_bytes(per_kv_head: bool, heads: int) -> None:
     cfg = load_model("mistral-7b-instruct-v0.2")
-    spec = SnapKVSpec(model="mistral-7b-instruct-v0.2", prompt_tokens=8192, generate_tokens=3, capacity=1024,
-                      window=32, per_kv_head=per_kv_head)
+    spec = SnapKVSpec(
+        model="mistral-7b-instruct-v0.2",
+        prompt_tokens=8192,
+        generate_tokens=3,
+        capacity=1024,
+        window=32,
+        per_kv_head=per_kv_head,
+    )
     ops = list(build_snapkv(spec))
     gathers = [op for op in ops if op.name.endswith("snapkv.gather")]
     assert len(gathers) == cfg.num_layers
@@ -62,8 +74,9 @@ def test_gqa_compressed_cache_bytes(per_kv_head: bool, heads: int) -> None:
 def test_selection_cost() -> None:
     cfg = load_model("llama-2-7b")
     p, w, c, k = 3000, 32, 2048, 5
-    spec = SnapKVSpec(model="llama-2-7b", prompt_tokens=p, generate_tokens=2, capacity=c, window=w, kernel=k,
-                      pooling="maxpool")
+    spec = SnapKVSpec(
+        model="llama-2-7b", prompt_tokens=p, generate_tokens=2, capacity=c, window=w, kernel=k, pooling="maxpool"
+    )
     sel = [op for op in build_snapkv(spec) if op.phase == "snapkv_select" and op.name.startswith("L0.")]
     by = {op.name.split(".")[-1]: op for op in sel}
     h, hd = cfg.num_heads, cfg.head_dim
@@ -77,8 +90,7 @@ def test_selection_cost() -> None:
 
 
 def test_first_decode_depends_on_gather(tiny_model: dict[str, Any]) -> None:
-    ops = list(build_snapkv(SnapKVSpec(model=tiny_model, prompt_tokens=100, generate_tokens=3, capacity=40,
-                                       window=8)))
+    ops = list(build_snapkv(SnapKVSpec(model=tiny_model, prompt_tokens=100, generate_tokens=3, capacity=40, window=8)))
     by_id = {op.id: op for op in ops}
     att = next(op for op in ops if op.kind == "attention" and op.step == 1)
     assert any(by_id[d].name.endswith("snapkv.gather") for d in att.deps)
