@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
                     ("kind",),
                     (
                         "a 'serving' workload is a stream of requests, not one operator trace: "
-                        "`hetsim run` a scenario with it; kinds baseline, medusa and snapkv write the trace of one batch"
+                        "`hetsim run` a scenario with it; kinds baseline, medusa and snapkv "
+                        "write the trace of one batch"
                     ),
                 )
             ]
