@@ -9,6 +9,7 @@ a sweep value that is a whole mapping (an architecture variant) is stored as its
 from __future__ import annotations
 
 import csv
+import io
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -47,14 +48,21 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def csv_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as CSV text (missing values empty), columns in ``columns`` order."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: ("" if row.get(k) is None else _cell(row.get(k))) for k in columns})
+    return buffer.getvalue()
+
+
 def write_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], path: Path) -> Path:
-    """Rows as CSV (missing values empty), columns in ``columns`` order."""
+    """Rows as a CSV file at a path the user chose (an export)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(columns), extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else _cell(row.get(k))) for k in columns})
+        fh.write(csv_text(rows, columns))
     return path
 
 

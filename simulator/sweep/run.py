@@ -164,31 +164,28 @@ def row_columns(paths: Sequence[str]) -> list[str]:
 def write_sweep_outputs(
     rows: Sequence[Mapping[str, Any]], paths: Sequence[str], out_dir: Path, exports: Sequence[Path] = ()
 ) -> list[Path]:
-    """Write ``sweep.csv``, ``pareto.json``, ``pareto.png`` and each export (``.csv``, ``.parquet``)."""
-    from simulator.report.plots import save_figure
-    from simulator.sweep.export import export_rows, write_csv
+    """Write ``sweep.csv``, ``pareto.json``, ``pareto.png`` and each export (``.csv``, ``.parquet``).
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    The folder's own files go through :class:`simulator.outputs.OutputFolder` (atomic, a symlink there is
+    replaced, never written through); exports go where the user asked.
+    """
+    from simulator.outputs import OutputFolder
+    from simulator.report.plots import save_figure
+    from simulator.sweep.export import csv_text, export_rows
+
     columns = row_columns(paths)
-    written = [write_csv(rows, columns, out_dir / "sweep.csv")]
-    written += [export_rows(rows, columns, target) for target in exports]
     fronts = pareto_rows(rows)
-    pareto_path = out_dir / "pareto.json"
-    pareto_path.write_text(
-        json.dumps(
-            {
-                "objectives": ["latency_s", "energy_total_j"],
-                "minimise": True,
-                "group_by": "workload",
-                "fronts": {name: [dict(r) for r in front] for name, front in fronts.items()},
-            },
-            indent=2,
-            default=str,
-        )
-        + "\n",
-        encoding="utf-8",
-    )
-    return [*written, pareto_path, *save_figure(pareto_figure(rows), out_dir / "pareto")]
+    pareto = {
+        "objectives": ["latency_s", "energy_total_j"],
+        "minimise": True,
+        "group_by": "workload",
+        "fronts": {name: [dict(r) for r in front] for name, front in fronts.items()},
+    }
+    with OutputFolder(out_dir) as folder:
+        folder.write_text("sweep.csv", csv_text(rows, columns))
+        folder.write_text("pareto.json", json.dumps(pareto, indent=2, default=str) + "\n")
+    written = [*folder.written, *(export_rows(rows, columns, target) for target in exports)]
+    return [*written, *save_figure(pareto_figure(rows), out_dir / "pareto")]
 
 
 def _check_progress(console: Console | None, total: int) -> tuple[Callable[[int, int], None] | None, Progress | None]:

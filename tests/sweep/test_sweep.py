@@ -302,3 +302,21 @@ def test_runtime_field_sweep_inlines_a_named_runtime() -> None:
     assert data["runtime"]["name"] == "eager"
     with pytest.raises(UserError, match="unknown runtime"):
         apply_overrides({"runtime": "nope"}, {"runtime.per_kernel_overhead": "1 us"})
+
+
+def test_sweep_outputs_replace_a_symlink_instead_of_writing_through_it(tmp_path: Path) -> None:
+    outside = tmp_path / "precious.txt"
+    outside.write_text("keep me", encoding="utf-8")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "sweep.csv").symlink_to(outside)
+    (out / "pareto.json").symlink_to(outside)
+    points = expand_sweep(SWEEP)
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        run_sweep(points, Flaky(), store)
+        records = store.results()
+    rows = sweep_rows([(p, records[p.id]["result"]) for p in points], list(SWEEP))
+    write_sweep_outputs(rows, list(SWEEP), out)
+    assert outside.read_text(encoding="utf-8") == "keep me"
+    assert not (out / "sweep.csv").is_symlink() and not (out / "pareto.json").is_symlink()
+    assert (out / "sweep.csv").read_text(encoding="utf-8").startswith("point_id,")
