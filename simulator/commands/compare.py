@@ -11,6 +11,7 @@ work. Writes ``compare.csv``, ``compare.json`` and the comparison plots (PNG; ``
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -38,20 +39,27 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, run, print the comparison, write it."""
-    from simulator.commands import print_progress
+    from simulator.commands import plural, print_progress
     from simulator.config import load_scenario
     from simulator.report.compare import rich_tables, write_comparison
-    from simulator.runner import run_scenario
+    from simulator.runner import RunFailure, run_scenario
 
     spec = load_scenario(args.scenario)
     out = args.out if args.out is not None else Path("out") / spec.name
     console = Console(stderr=True, quiet=args.quiet)
-    result = run_scenario(spec, progress=print_progress(console))
-    if not args.quiet:
-        stdout = Console()
-        for table in rich_tables(result, width=stdout.width, per=args.per):
-            stdout.print(table)
-    formats = () if args.no_plots else (("png", "svg") if args.svg else ("png",))
-    written = write_comparison(result, out, per=args.per, formats=formats)
-    console.print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''} to {out}")
+    failures: list[RunFailure] = []
+    result = run_scenario(spec, progress=print_progress(console), failures=failures)
+    if result.runs:
+        if not args.quiet:
+            stdout = Console()
+            for table in rich_tables(result, width=stdout.width, per=args.per):
+                stdout.print(table)
+        formats = () if args.no_plots else (("png", "svg") if args.svg else ("png",))
+        written = write_comparison(result, out, per=args.per, formats=formats)
+        console.print(f"wrote {plural(len(written), 'file')} to {out}")
+    if failures:  # the finished runs are compared and written; each failed pair is named with its fix
+        lines = [f"{plural(len(failures), 'run')} of {len(failures) + len(result.runs)} failed:"]
+        lines += [f"  - {failure.render()}" for failure in failures]
+        print("hetsim: error: " + "\n".join(lines), file=sys.stderr)
+        return 2
     return 0

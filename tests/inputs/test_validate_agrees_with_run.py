@@ -175,6 +175,17 @@ def test_run_writes_the_finished_runs_and_reports_each_failed_pair(
     assert len(rows) == 3  # header + the two gemm runs that could run
 
 
+def test_compare_compares_the_finished_runs_and_reports_each_failed_pair(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_scenario(tmp_path, [GEMM, FP8])
+    out = tmp_path / "cmp"
+    argv = ["compare", str(path), "-o", str(out), "-q", "--no-plots"]
+    err = clean_error(capsys, argv, "2 runs of 4 failed:", "fix: use a `dtype`")
+    assert "a100-80gb · gemm-fp8" in err and "jetson-tx2 · gemm-fp8" in err
+    assert len((out / "compare.csv").read_text().splitlines()) >= 3  # header + the two gemm runs
+
+
 def test_validate_reads_the_start_of_a_trace_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "t.jsonl"
     trace.write_text('{"format": "hetsim-trace", "version": 1}\n{"id": 0, "name": "a"}\n')
