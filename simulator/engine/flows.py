@@ -117,11 +117,14 @@ _Step = tuple[float, list[Flow], list[Flow], list[float], list[float]]
 
 #: A lone group's schedule: (time until its flows are done, each flow's finish offset,
 #: segments (begin offset, end offset, rate of every flow)).
-_Solo = tuple[float, list[float], list[tuple[float, float, list[float]]]]
+SoloSchedule = tuple[float, list[float], list[tuple[float, float, list[float]]]]
 
 
-def _solo_schedule(capacities: Sequence[float], specs: Sequence[FlowSpec]) -> _Solo:
-    """Schedule of flows alone on the network: retire in order of completion, re-solving after each."""
+def solo_schedule(capacities: Sequence[float], specs: Sequence[FlowSpec]) -> SoloSchedule:
+    """Schedule of flows alone on the network: retire in order of completion, re-solving after each.
+
+    Public because the step fast path (:mod:`simulator.engine.steps`) costs a lone group with it.
+    """
     n = len(specs)
     remaining = [b for _, b in specs]
     finish = [0.0] * n
@@ -201,8 +204,8 @@ class FlowNetwork:
         self._solo: FlowGroup | None = None
         self._solo_end = 0.0
         self._solo_specs: list[FlowSpec] = []
-        self._solo_sched: _Solo = (0.0, [], [])
-        self._solo_plans: dict[Hashable, tuple[list[FlowSpec], _Solo]] = {}
+        self._solo_sched: SoloSchedule = (0.0, [], [])
+        self._solo_plans: dict[Hashable, tuple[list[FlowSpec], SoloSchedule]] = {}
 
     def start_group(
         self,
@@ -232,7 +235,7 @@ class FlowNetwork:
         elif not self.flows and self._solo is None:
             # alone on the network: its schedule is known until the next arrival; no Flow objects
             if solo is None:
-                solo = _solo_schedule(self.capacities, specs)
+                solo = solo_schedule(self.capacities, specs)
                 if key is not None and len(self._solo_plans) < MEMO_LIMIT:
                     self._solo_plans[key] = (specs, solo)
             group.active = len(specs)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import simpy
 
 from simulator.engine.attribution import LatencySplit
-from simulator.engine.flows import _solo_schedule
+from simulator.engine.flows import solo_schedule
 from simulator.engine.mapping import Mapper, OpCost
 from simulator.engine.signatures import check_cost
 from workloads.trace import Operator, StepRun, TensorRef
@@ -79,7 +79,7 @@ def lone_duration(cost: OpCost, capacities: Sequence[float]) -> tuple[float, boo
     The flow network's lone-group rule: ``max(compute, flows done) + latency``.
     """
     specs = [(res, b) for res, b in cost.flows if b > 0 and res]
-    done = _solo_schedule(capacities, specs)[0] if specs else 0.0
+    done = solo_schedule(capacities, specs)[0] if specs else 0.0
     duration = (cost.compute_s if cost.compute_s > done else done) + cost.latency_s
     return duration, cost.compute_s >= done + cost.latency_s - cost.launch_s
 
