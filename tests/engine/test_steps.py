@@ -205,7 +205,17 @@ def test_auto_mapping_is_simulated_in_full(tiny_arch: TinyArch) -> None:
 
 
 SCENARIO_DIR = __import__("pathlib").Path(__file__).resolve().parents[2] / "scenarios"
-SLOW_SCENARIOS = {"flagship", "snapkv-long-prompt", "keynote-four", "medusa-bandwidth"}
+#: Slow ones run in `make test` only (`make check` stays under two minutes); decode-memory-bound keeps a
+#: fast-path case in the quick loop.
+SLOW_SCENARIOS = {
+    "flagship",
+    "snapkv-long-prompt",
+    "keynote-four",
+    "medusa-bandwidth",
+    "scaling-out-70b",
+    "dense-vs-moe",
+    "offload-vs-compression",
+}
 #: Scenarios with a baseline workload long enough for the fast path: it must be taken there.
 FAST_SCENARIOS = {"flagship", "snapkv-long-prompt", "keynote-four", "medusa-bandwidth", "decode-memory-bound"}
 

@@ -324,6 +324,7 @@ def test_snapkv_lets_more_users_in() -> None:
     assert snap.serving["requests_per_s"] > full.serving["requests_per_s"]
 
 
+@pytest.mark.slow
 def test_thousand_request_poisson_workload_reports_every_metric(tmp_path: Path) -> None:
     path = tmp_path / "chat.yaml"
     path.write_text(
