@@ -127,6 +127,18 @@ class Scheduler:
             )
         return None
 
+    def _admit(self, arrivals: deque[Request], now: float, waiting: deque[SeqState], out: Outcome) -> None:
+        """Move the requests arrived by ``now`` to ``waiting``; one that can never run is rejected."""
+        while arrivals and arrivals[0].arrival_s <= now:
+            req = arrivals.popleft()
+            reason = self.reject_reason(req)
+            if reason:
+                out.rejected.append((req.id, reason))
+                continue
+            seq = SeqState(req, req.prompt_tokens, accept=self.acceptance(req))
+            out.seqs.append(seq)
+            waiting.append(seq)
+
     def run(self, requests: list[Request]) -> Outcome:
         """Simulate every request to completion (or rejection)."""
         if self.sched.policy == "static":
@@ -163,15 +175,7 @@ class Scheduler:
             return 0.0
 
         while arrivals or waiting or running or swapped:
-            while arrivals and arrivals[0].arrival_s <= now:
-                req = arrivals.popleft()
-                reason = self.reject_reason(req)
-                if reason:
-                    out.rejected.append((req.id, reason))
-                    continue
-                seq = SeqState(req, req.prompt_tokens, accept=self.acceptance(req))
-                out.seqs.append(seq)
-                waiting.append(seq)
+            self._admit(arrivals, now, waiting, out)
             budget, slots, swap_s = sched.max_batched_tokens, sched.max_sequences, 0.0
             decodes: list[SeqState] = []
             chunks: list[tuple[SeqState, int]] = []
@@ -315,15 +319,7 @@ class Scheduler:
         waiting: deque[SeqState] = deque()
         now = 0.0
         while arrivals or waiting:
-            while arrivals and arrivals[0].arrival_s <= now:
-                req = arrivals.popleft()
-                reason = self.reject_reason(req)
-                if reason:
-                    out.rejected.append((req.id, reason))
-                    continue
-                seq = SeqState(req, req.prompt_tokens, accept=self.acceptance(req))
-                out.seqs.append(seq)
-                waiting.append(seq)
+            self._admit(arrivals, now, waiting, out)
             if not waiting:
                 if arrivals:
                     now = arrivals[0].arrival_s
