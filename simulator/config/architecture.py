@@ -237,8 +237,8 @@ class ArchitectureSpec(Spec):
     active_idle_power_w: Power = Field(
         0.0,
         alias="active_idle_power",
-        description="power above the static floor while the device is up and clocked but runs no operator "
-        "(waiting on the host); charged for the time no compute unit is busy",
+        description="power above the static floor while the device is up and clocked (a CUDA context holds the "
+        "boost clock), busy or waiting on the host; charged for the whole run",
     )
 
 

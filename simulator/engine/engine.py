@@ -136,7 +136,6 @@ class Engine:
             makespan_s=execution.makespan,
             last_split=execution.last_split,
             busy_by_unit_s={name: execution.busy_s[i] for i, name in enumerate(self.mapper.unit_names)},
-            device_busy_s=execution.device_busy_s,
             capacity=self.capacity,
             events=self.env.processed,
             wall_start=wall_start,

@@ -25,8 +25,9 @@ from simulator.engine.collectives import plan_collective
 from simulator.errors import UserError
 from simulator.hardware.reuse import gemm_reuse_factors
 from simulator.hardware.system import Route, System
-from simulator.hardware.utilisation import gemm_dims, utilisation
+from simulator.hardware.utilisation import gemm_dims, operand_bytes_per_flop, utilisation
 from simulator.metrics.ledger import OpEnergy
+from workloads.dtypes import bits_per_element
 from workloads.trace import COLLECTIVES, Operator
 
 if TYPE_CHECKING:  # the host module imports execution, which imports this module
@@ -90,6 +91,14 @@ class OpCost:
         self.runs = 0
         #: dropped from the engine's signature cache (its runs are tallied as they finish)
         self.evicted = False
+
+
+def _operand_bits(dtype: str) -> int:
+    """Bits of one operand element as the matrix unit computes (a weight-only format computes in its activations)."""
+    try:
+        return bits_per_element(dtype, "activation")
+    except ValueError:
+        return 16
 
 
 def _describe(op: Operator) -> str:
@@ -332,6 +341,11 @@ class Mapper:
         register = unit.register_energy_j_per_flop.get(op.dtype, 0.0)
         if register and op.flops > 0:  # operands in and out of the register files
             energy[f"{unit_name}.registers"] = op.flops * register
+        if unit.sram_energy_j_per_byte and op.flops > 0:  # operand tiles re-read from shared memory at every K step
+            per_flop = operand_bytes_per_flop(unit.utilisation, unit.kind, op.kind, op.dims, _operand_bits(op.dtype))
+            if per_flop:
+                sram = f"{unit_name}.sram"
+                energy[sram] = energy.get(sram, 0.0) + op.flops * per_flop * unit.sram_energy_j_per_byte
         cost.energy = OpEnergy(
             op.kind,
             unit_name,

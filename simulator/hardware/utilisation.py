@@ -80,3 +80,23 @@ def utilisation(spec: UtilisationSpec, unit_kind: str, kind: str, dims: Mapping[
         fill = m / (m + rows + cols)
         return ragged * fill
     raise ValueError(f"utilisation model(={spec.model!r}) must be one of ideal, tiles, systolic")
+
+
+def operand_bytes_per_flop(
+    spec: UtilisationSpec, unit_kind: str, kind: str, dims: Mapping[str, int], bits: int
+) -> float:
+    """Bytes a tiled matrix unit reads from its shared memory per FLOP (0 for other models).
+
+    Each K step of a ``tm × tn`` output tile loads ``tm + tn`` operand elements for ``2·tm·tn`` FLOPs
+    (docs/concepts.md#energy).
+    """
+    if spec.model != "tiles" or unit_kind != "matrix":
+        return 0.0
+    shape = gemm_dims(kind, dims)
+    if shape is None:
+        return 0.0
+    m = shape[1]
+    tm, tn = spec.tile_m, spec.tile_n
+    if spec.min_tile_m is not None:
+        tm = min(tm, max(spec.min_tile_m, 1 << (m - 1).bit_length()))
+    return (tm + tn) * bits / 8 / (2 * tm * tn)

@@ -79,7 +79,7 @@ class HardwareFacts:
     placement: Mapping[str, str] = field(default_factory=dict)
     #: uncore / board power not in any component (the ledger's ``system`` component)
     static_power_w: float = 0.0
-    #: power drawn while no unit is busy (the ledger's ``active_idle`` component)
+    #: the clocked-up state's power above the floor, for the whole run (the ledger's ``active_idle`` component)
     active_idle_power_w: float = 0.0
     #: every component the energy ledger can charge -> its kind: ``unit``, a memory level, ``sram`` and
     #: ``register`` (a unit's own SRAM and register files, ``<unit>.sram``/``<unit>.registers``), ``link``,

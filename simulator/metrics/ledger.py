@@ -6,8 +6,8 @@ path is one dictionary increment per operator. Categories: ``compute`` (FLOPs ×
 of the unit and dtype), ``data_movement`` (bytes × the home memory's read or write energy plus
 every link's energy on the route; memories passed through are not charged), ``static`` (static
 power × makespan per component plus the system's uncore power, and the architecture's
-active-idle power × the time no unit was busy, component ``active_idle``; attributed to phases by
-their share of time).
+active-idle power — the clocked-up state above the floor — × the makespan, component ``active_idle``;
+attributed to phases by their share of time).
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class Ledger:
         self.static_power_w[component] = self.static_power_w.get(component, 0.0) + power_w
 
     def add_idle(self, component: str, power_w: float, idle_s: float) -> None:
-        """Active-idle power: ``power_w`` above the floor for the ``idle_s`` the device waited (static category)."""
+        """Active-idle power: ``power_w`` above the floor for the ``idle_s`` the device was clocked up (static)."""
         if power_w > 0 and idle_s > 0:
             self.idle_j[component] = self.idle_j.get(component, 0.0) + power_w * idle_s
 

@@ -263,7 +263,7 @@ def _hardware_rows(hw: HardwareFacts) -> list[list[str]]:
         rows.append(["system", "uncore / board", f"static {format_quantity(hw.static_power_w, 'power')}"])
     if hw.active_idle_power_w:
         idle = format_quantity(hw.active_idle_power_w, "power")
-        rows.append(["active_idle", "while no unit is busy", f"power {idle}"])
+        rows.append(["active_idle", "clocked up, the whole run", f"power {idle}"])
     return rows
 
 
