@@ -1,8 +1,10 @@
 """Fidelity cases: a published measurement joined with the scenario that predicts it.
 
-The measurements (``data/validation-dev.yaml``) are a verbatim copy of the shared reference file,
-sources included; ``data/scenarios.yaml`` says how each one becomes a hetsim scenario. Keeping the
-two apart means the published numbers are never edited to suit the model.
+The measurements are ``data/validation-dev.yaml``, a verbatim copy of the shared reference file of
+published measurements, and ``data/measured-h200.yaml``, what this project measured on a lent H200 with
+``tools/gpu_measure.py`` (method and raw data named per entry); ``data/scenarios.yaml`` says how each
+one becomes a hetsim scenario. Keeping them apart means the measured numbers are never edited to suit
+the model.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ import yaml
 from simulator.errors import user_error
 
 _DATA = "data"
+#: the measurement files, in the order their cases are listed
+MEASUREMENT_FILES = ("validation-dev.yaml", "measured-h200.yaml")
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,8 @@ class FidelityCase:
 
 
 def _source_text(source: Mapping[str, Any]) -> str:
-    parts = [str(source[key]) for key in ("paper", "repo", "file", "location", "commit") if source.get(key)]
+    keys = ("paper", "repo", "file", "script", "raw", "location", "commit", "taken")
+    parts = [str(source[key]) for key in keys if source.get(key)]
     return "; ".join(parts)
 
 
@@ -62,12 +67,15 @@ def _read_yaml(name: str, override: Path | None) -> Any:
 
 def load_cases(measurements: Path | None = None, scenarios: Path | None = None) -> list[FidelityCase]:
     """All cases that have both a measurement and a scenario, in the measurement file's order."""
-    measured = _read_yaml("validation-dev.yaml", measurements)
+    if measurements is not None:
+        entries = _read_yaml("", measurements)["entries"]
+    else:
+        entries = [entry for name in MEASUREMENT_FILES for entry in _read_yaml(name, None)["entries"]]
     mapping = _read_yaml("scenarios.yaml", scenarios)
     categories: Mapping[str, str] = mapping["category_names"]
     translations: Mapping[str, Mapping[str, Any]] = mapping["cases"]
     cases = []
-    for entry in measured["entries"]:
+    for entry in entries:
         spec = translations.get(entry["id"])
         if spec is None:
             continue

@@ -70,6 +70,32 @@ def _avg_power_w(runs: Sequence[RunResult]) -> float:
     return run.energy.total_j / run.latency_s
 
 
+def _decode_phase(runs: Sequence[RunResult]) -> tuple[float, float, float]:
+    """(joules, seconds, tokens) of run 0's decode phase: every step after the one that yields the first token."""
+    run = runs[0]
+    phase = run.energy_by_phase_j.get("decode")
+    if phase is None:
+        raise ValueError("the run has no decode phase")
+    joules = sum(phase.values())
+    seconds = run.latency_s - _need(run.ttft_s, "TTFT")
+    tokens = run.batch * (run.tokens_per_sequence - 1)
+    if seconds <= 0 or tokens <= 0:
+        raise ValueError("the run has no decode steps")
+    return joules, seconds, tokens
+
+
+def _decode_energy_j_per_token(runs: Sequence[RunResult]) -> float:
+    """Decode-phase energy (board, static and active idle included) per token it generates; prefill excluded."""
+    joules, _, tokens = _decode_phase(runs)
+    return joules / tokens
+
+
+def _decode_avg_power_w(runs: Sequence[RunResult]) -> float:
+    """Decode-phase energy over decode-phase time: a power meter read over the decode steps alone."""
+    joules, seconds, _ = _decode_phase(runs)
+    return joules / seconds
+
+
 METRICS: dict[str, Callable[[Sequence[RunResult]], float]] = {
     "tokens_per_s": _tokens_per_s,
     "ttft_ms": _ttft_ms,
@@ -81,4 +107,6 @@ METRICS: dict[str, Callable[[Sequence[RunResult]], float]] = {
     "decode_speedup": _decode_speedup,
     "energy_j_per_token": _energy_j_per_token,
     "avg_power_w": _avg_power_w,
+    "decode_energy_j_per_token": _decode_energy_j_per_token,
+    "decode_avg_power_w": _decode_avg_power_w,
 }

@@ -250,7 +250,7 @@ def test_missing_architecture_file_is_the_scenario_problem(tmp_path: Path) -> No
 
 
 def test_unknown_runtime_and_inline_runtime(tmp_path: Path) -> None:
-    assert "built-in names: eager, graphs, ideal" in error_of(load_runtime, "fast")
+    assert "built-in names: eager, graphed_eager, graphs, ideal" in error_of(load_runtime, "fast")
     spec = scenario_from_dict(scenario(runtime={"name": "r", "per_kernel_overhead": "5 us"}), base_dir=tmp_path)
     assert spec.runtime.per_kernel_overhead_s == pytest.approx(5e-6)
     assert "per_kernel_overhead" in error_of(load_runtime, {"name": "r", "per_kernel_overhead": 5})
