@@ -453,29 +453,9 @@ def kernel_names(out: dict[str, Any], dev: torch.device, smoke: bool) -> None:
 
 def hf_prefill(out: dict[str, Any], dev: torch.device, smoke: bool) -> None:
     """HuggingFace eager forward over a 2,048-token prompt, fp16, batch 1 (time to first token of generate)."""
-    from transformers import LlamaConfig, LlamaForCausalLM
-
     shape = TINY if smoke else LLAMA_7B
     dt = torch.float16 if dev.type == "cuda" else torch.float32
-    cfg = LlamaConfig(
-        hidden_size=shape["dim"],
-        intermediate_size=shape["ffn"],
-        num_hidden_layers=shape["layers"],
-        num_attention_heads=shape["heads"],
-        num_key_value_heads=shape["kv_heads"],
-        vocab_size=shape["vocab"],
-        max_position_embeddings=4096,
-        rms_norm_eps=1e-5,
-        attn_implementation="sdpa",
-    )
-    previous = torch.get_default_dtype()
-    torch.set_default_dtype(dt)
-    try:
-        with torch.device(dev):
-            model = LlamaForCausalLM(cfg)
-    finally:
-        torch.set_default_dtype(previous)
-    model = model.to(dt).eval()
+    model = _hf_llama(shape, dt, dev)
     for n in (64,) if smoke else (2048,):
         ids = torch.randint(100, shape["vocab"] - 1, (1, n), device=dev)
         kwargs = {"do_sample": False, "eos_token_id": None, "pad_token_id": 0, "max_new_tokens": 1}
@@ -797,13 +777,10 @@ def llama_graphs(out: dict[str, Any], nvml: Nvml, dev: torch.device, smoke: bool
         )
 
 
-def hf_eager(out: dict[str, Any], nvml: Nvml, dev: torch.device, smoke: bool) -> None:
-    """HuggingFace transformers ``generate`` in eager mode, fp16, batch 1 (the Medusa/SnapKV/ML.ENERGY stack)."""
-    import transformers
+def _hf_llama(shape: dict[str, int], dt: torch.dtype, dev: torch.device) -> Any:
+    """A random-weight HuggingFace LlamaForCausalLM of ``shape`` (sdpa attention), built on ``dev`` in ``dt``."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    shape = TINY if smoke else LLAMA_7B
-    dt = torch.float16 if dev.type == "cuda" else torch.float32
     cfg = LlamaConfig(
         hidden_size=shape["dim"],
         intermediate_size=shape["ffn"],
@@ -822,7 +799,16 @@ def hf_eager(out: dict[str, Any], nvml: Nvml, dev: torch.device, smoke: bool) ->
             model = LlamaForCausalLM(cfg)
     finally:
         torch.set_default_dtype(previous)
-    model = model.to(dt).eval()
+    return model.to(dt).eval()
+
+
+def hf_eager(out: dict[str, Any], nvml: Nvml, dev: torch.device, smoke: bool) -> None:
+    """HuggingFace transformers ``generate`` in eager mode, fp16, batch 1 (the Medusa/SnapKV/ML.ENERGY stack)."""
+    import transformers
+
+    shape = TINY if smoke else LLAMA_7B
+    dt = torch.float16 if dev.type == "cuda" else torch.float32
+    model = _hf_llama(shape, dt, dev)
     out["transformers"] = transformers.__version__
     out["attn_implementation"] = getattr(model.config, "_attn_implementation", "?")
     prompt, gen = 256, (16 if smoke else 128)
